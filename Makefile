@@ -1,0 +1,41 @@
+# Egide — the two commands: `make run` (install and start), `make test` (the whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-sqlite test-postgres test-slow install lint bench-smoke clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, migrate, create the admin account and an API token, serve on 127.0.0.1:8200.
+run: $(STAMP)
+	EGIDE_DEV=1 $(BIN)/python manage.py migrate --no-input
+	EGIDE_DEV=1 $(BIN)/python manage.py egide_bootstrap
+	EGIDE_DEV=1 $(BIN)/python manage.py runserver 127.0.0.1:8200
+
+## The whole suite: SQLite, then PostgreSQL when reachable (required when REQUIRE_POSTGRES=1).
+test: $(STAMP)
+	$(BIN)/python scripts/run_tests.py
+
+test-sqlite: $(STAMP)
+	$(BIN)/python scripts/run_tests.py --only sqlite
+
+test-postgres: $(STAMP)
+	$(BIN)/python scripts/run_tests.py --only postgres
+
+## Long load and fault tests (not part of `make test`).
+test-slow: $(STAMP)
+	$(BIN)/python scripts/run_tests.py --slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check kms egide_site tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

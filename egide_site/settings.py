@@ -1,0 +1,189 @@
+"""Egide settings, read from the environment (see README "Configuration").
+
+Development (`EGIDE_DEV=1`): DEBUG on, SQLite under ./var, a master key and a
+SECRET_KEY generated on first run into 0600 files. Production: every secret
+must be given, HTTPS is assumed, and `manage.py check --deploy` is clean.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from egide_site import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.text("EGIDE_VAR_DIR") or BASE_DIR / "var")
+
+DEV = env.boolean("EGIDE_DEV", False)
+DEBUG = env.boolean("EGIDE_DEBUG", DEV)
+
+
+def _dev_file_secret(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+    """Read, or create with mode 0600, a development-only secret file."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = path.open("x")
+    path.chmod(0o600)
+    with fd:
+        fd.write(value + "\n")
+    return value
+
+
+SECRET_KEY = env.secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEV:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) is required outside EGIDE_DEV=1")
+    SECRET_KEY = _dev_file_secret(VAR_DIR / "dev-secret-key", lambda: secrets.token_urlsafe(50))
+
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEV else "")
+if not ALLOWED_HOSTS and not DEV:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required outside EGIDE_DEV=1 (comma-separated)")
+CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS")
+
+# --- master key: the root of the key hierarchy (kms/keyring.py reads these) ---
+EGIDE_MASTER_KEY = env.secret("EGIDE_MASTER_KEY")
+# Retired master keys still able to unwrap, during a master-key rotation (comma-separated).
+EGIDE_MASTER_KEYS_OLD = [k for k in (env.secret("EGIDE_MASTER_KEYS_OLD") or "").split(",") if k]
+EGIDE_DEV_MASTER_KEY_FILE = VAR_DIR / "dev-master.key"
+if not EGIDE_MASTER_KEY and not DEV:
+    raise ImproperlyConfigured(
+        "EGIDE_MASTER_KEY (32 random bytes, base64) or EGIDE_MASTER_KEY_FILE is required; "
+        "generate one with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'"
+    )
+
+# --- database ---
+_default_db = f"sqlite:///{VAR_DIR / 'egide.sqlite3'}"
+try:
+    _db = dj_database_url.parse(env.text("DATABASE_URL") or _default_db, conn_max_age=60)
+except (ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # IMMEDIATE: a transaction takes the write lock at BEGIN, so two writers queue
+    # instead of failing with "database is locked" when one upgrades a read lock.
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+    }
+    _db["CONN_MAX_AGE"] = 0
+elif _db["ENGINE"] in ("django.db.backends.postgresql",):
+    _db["CONN_HEALTH_CHECKS"] = True
+_db["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "guardian",
+    "kms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "kms.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "egide_site.urls"
+WSGI_APPLICATION = "egide_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user; anonymous requests get nothing
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# --- HTTPS. EGIDE_HTTPS=0 only behind a TLS-terminating proxy on a trusted network. ---
+EGIDE_HTTPS = env.boolean("EGIDE_HTTPS", not DEV)
+if env.boolean("EGIDE_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = EGIDE_HTTPS and env.boolean("EGIDE_SSL_REDIRECT", True)
+SESSION_COOKIE_SECURE = EGIDE_HTTPS
+CSRF_COOKIE_SECURE = EGIDE_HTTPS
+SECURE_HSTS_SECONDS = env.integer("EGIDE_HSTS_SECONDS", 31536000 if EGIDE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = EGIDE_HTTPS
+SECURE_HSTS_PRELOAD = EGIDE_HTTPS and env.boolean("EGIDE_HSTS_PRELOAD", True)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SILENCED_SYSTEM_CHECKS = []
+if not EGIDE_HTTPS and not DEV:
+    # Documented choice: TLS is terminated in front of Egide (README, "Behind a proxy").
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
+elif not SECURE_SSL_REDIRECT and not DEV:
+    SILENCED_SYSTEM_CHECKS += ["security.W008"]  # the proxy redirects http to https
+
+# --- Egide behaviour ---
+EGIDE_DELETION_WINDOW_DAYS = env.integer("EGIDE_DELETION_WINDOW_DAYS", 30, minimum=1)
+EGIDE_APPROVALS_REQUIRED_DEFAULT = env.integer("EGIDE_APPROVALS_REQUIRED_DEFAULT", 0, minimum=0)
+EGIDE_APPROVAL_TTL_HOURS = env.integer("EGIDE_APPROVAL_TTL_HOURS", 24, minimum=1)
+# NIST SP 800-38D: at most 2^32 encryptions under one key with random 96-bit nonces.
+# A version is rotated once it reaches this share of the limit (default 2^30, a quarter).
+EGIDE_AES_MAX_ENCRYPTIONS = env.integer("EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1)
+EGIDE_KEY_CACHE_SIZE = env.integer("EGIDE_KEY_CACHE_SIZE", 4096, minimum=0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr}},
+    "root": {"handlers": ["console"], "level": env.text("EGIDE_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,116 @@
+"""Who may do what: the one place that answers both questions of access.
+
+1. *Which keys may this user see?* — `visible_keys(user)`, one query.
+2. *May they do this to this key?* — `require(user, key, permission)`.
+
+Permissions are Django permissions on `Key` ("kms.<name>_key"), granted
+globally (to a user or a group, e.g. the role groups below) or per key
+through django-guardian. Holding any permission on a key lets you see it;
+a key you cannot see answers `key_not_found`, so names never leak; a key you
+can see but not use answers `permission_denied`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from kms.exceptions import KeyNotFound, PermissionDenied
+from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserObjectPermission
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+# The role groups (created by migration 0002) and the global permissions they carry.
+# As in AWS KMS, key administrators and key users are separate people.
+ROLES: dict[str, tuple[str, ...]] = {
+    "kms-admin": ("add", "view", "manage", "rotate", "delete", "grant"),
+    "kms-user": ("view", "encrypt", "decrypt", "sign", "verify"),
+    "kms-approver": ("view", "approve"),
+    "kms-auditor": ("view", "audit"),
+}
+# What the creator of a key is granted on it: administration, not use.
+CREATOR_PERMISSIONS = ("view", "manage", "rotate", "delete", "grant")
+# Who counts as able to administer a key (a key must always keep one).
+ADMINISTRATION = ("manage", "grant")
+
+
+def codename(permission: str) -> str:
+    """'encrypt' -> 'encrypt_key' (the Django codename)."""
+    if permission == "add":
+        return "add_key"
+    if permission == "audit":
+        return "view_auditevent"
+    if permission not in KEY_PERMISSIONS:
+        raise ValueError(f"unknown key permission {permission!r}")
+    return f"{permission}_key"
+
+
+def perm(permission: str) -> str:
+    return f"kms.{codename(permission)}"
+
+
+def _active(user: AnyUser | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def has_global(user: AnyUser | None, permission: str) -> bool:
+    return _active(user) and user.has_perm(perm(permission))  # type: ignore[union-attr]
+
+
+def can(user: AnyUser | None, key: Key, permission: str) -> bool:
+    """May `user` do `permission` on `key`, through a global or a per-key grant?"""
+    if not _active(user):
+        return False
+    return user.has_perm(perm(permission)) or user.has_perm(perm(permission), key)  # type: ignore[union-attr]
+
+
+def can_view(user: AnyUser | None, key: Key) -> bool:
+    if not _active(user):
+        return False
+    if user.is_superuser or _has_any_global_key_permission(user):  # type: ignore[union-attr]
+        return True
+    return visible_keys(user).filter(pk=key.pk).exists()
+
+
+def require(user: AnyUser | None, key: Key, permission: str) -> None:
+    """Raise KeyNotFound if the user may not see the key, PermissionDenied if not do this."""
+    if can(user, key, permission):
+        return
+    if not can_view(user, key):
+        raise KeyNotFound(key.name)
+    raise PermissionDenied(f"you may not {permission} with key '{key.name}'")
+
+
+def require_global(user: AnyUser | None, permission: str) -> None:
+    if not has_global(user, permission):
+        raise PermissionDenied(f"you may not {permission} keys")
+
+
+def _has_any_global_key_permission(user: AnyUser) -> bool:
+    granted = user.get_all_permissions()  # cached on the user object by Django
+    return any(perm(name) in granted for name in KEY_PERMISSIONS)
+
+
+def visible_keys(user: AnyUser | None) -> QuerySet[Key]:
+    """Every key the user may see (not purged), as one query."""
+    keys = Key.objects.exclude(state="purged")
+    if not _active(user):
+        return keys.none()
+    if user.is_superuser or _has_any_global_key_permission(user):  # type: ignore[union-attr]
+        return keys
+    direct = KeyUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user)
+    via_group = KeyGroupObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), group__user=user
+    )
+    return keys.filter(Q(Exists(direct)) | Q(Exists(via_group)))
+
+
+def permissions_on(user: AnyUser | None, key: Key) -> list[str]:
+    """The key permission names the user holds on the key (global or per key)."""
+    return [name for name in KEY_PERMISSIONS if can(user, key, name)]
+
+
+def role_groups() -> Iterable[Group]:
+    return Group.objects.filter(name__in=ROLES)

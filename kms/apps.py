@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class KmsConfig(AppConfig):
+    name = "kms"
+    verbose_name = "Egide KMS"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kms.roles import on_post_migrate
+
+        # After auth's own handler has created the permissions (it is registered first).
+        post_migrate.connect(on_post_migrate, dispatch_uid="kms-roles")

@@ -1,0 +1,156 @@
+"""rsa2048 / rsa4096: RSA-OAEP (SHA-256, MGF1-SHA-256, no label) and RSA-PSS / PKCS#1 v1.5.
+
+Encryption is raw OAEP so anyone with the public key can encrypt with standard
+tools (``openssl pkeyutl -encrypt -pkeyopt rsa_padding_mode:oaep -pkeyopt
+rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256``) and Egide decrypts. PSS uses a
+salt as long as the digest and MGF1 with the signing hash.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidSignature as BadSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from kms.crypto.errors import (
+    DECRYPT_FAILED,
+    InvalidCiphertext,
+    InvalidKeyMaterial,
+    InvalidRequest,
+)
+from kms.crypto.loaded import LoadedKey, require_bytes
+from kms.crypto.operations import DECRYPT, ENCRYPT, SIGN, VERIFY
+from kms.crypto.pkcs8 import load_private_key, private_pem, public_pem, to_pkcs8_der
+from kms.crypto.signparams import HASHES, resolve_hash, resolve_padding, signing_algorithm
+
+if TYPE_CHECKING:
+    from kms.crypto.keytypes import KeyType
+
+PUBLIC_EXPONENT = 65537
+_OAEP_HASH = hashes.SHA256()
+_OAEP = asym_padding.OAEP(
+    mgf=asym_padding.MGF1(algorithm=_OAEP_HASH), algorithm=_OAEP_HASH, label=None
+)
+_OAEP_OVERHEAD = 2 * _OAEP_HASH.digest_size + 2
+
+_SIGN_PADDINGS: dict[tuple[str, str], asym_padding.AsymmetricPadding] = {}
+for _name, _algorithm in HASHES.items():
+    _SIGN_PADDINGS["pss", _name] = asym_padding.PSS(
+        mgf=asym_padding.MGF1(_algorithm), salt_length=_algorithm.digest_size
+    )
+    _SIGN_PADDINGS["pkcs1v15", _name] = asym_padding.PKCS1v15()
+
+
+def generate(bits: int) -> bytes:
+    """Fresh RSA private key (e = 65537) as unencrypted PKCS#8 DER."""
+    return to_pkcs8_der(rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=bits))
+
+
+def max_plaintext(bits: int) -> int:
+    """Largest plaintext OAEP-SHA256 encrypts under a ``bits`` modulus (190 / 446)."""
+    return bits // 8 - _OAEP_OVERHEAD
+
+
+class RsaKey(LoadedKey):
+    """An RSA key version of a fixed modulus size."""
+
+    __slots__ = ("_max_plaintext", "_private", "_public", "_public_pem", "_size")
+
+    def __init__(
+        self, key_type: KeyType, material: bytes, *, bits: int, trusted: bool = False
+    ) -> None:
+        super().__init__(key_type)
+        private = load_private_key(key_type, material, rsa.RSAPrivateKey, trusted=trusted)
+        if private.key_size != bits:
+            raise InvalidKeyMaterial(f"{key_type.name} material must be a {bits}-bit RSA key")
+        self._private = private
+        self._public = private.public_key()
+        self._public_pem = public_pem(private)
+        self._size = bits // 8
+        self._max_plaintext = max_plaintext(bits)
+
+    def encrypt(
+        self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
+    ) -> bytes:
+        """Raw OAEP ciphertext (modulus-sized). ``aad_prefix`` is ignored: OAEP here has no
+        label, so that standard tools interoperate; ``context`` is refused.
+        """
+        self.key_type.require(ENCRYPT)
+        _refuse_context(context)
+        require_bytes(plaintext, "plaintext")
+        if len(plaintext) > self._max_plaintext:
+            raise InvalidRequest(
+                f"plaintext is {len(plaintext)} bytes; {self.key_type.name} with OAEP-SHA256 "
+                f"encrypts at most {self._max_plaintext} bytes; use a data key for larger data"
+            )
+        return self._public.encrypt(plaintext, _OAEP)
+
+    def decrypt(
+        self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
+    ) -> bytes:
+        """The plaintext, or InvalidCiphertext with one generic message for any failure."""
+        self.key_type.require(DECRYPT)
+        _refuse_context(context)
+        if not isinstance(blob, bytes) or len(blob) != self._size:
+            raise InvalidCiphertext(DECRYPT_FAILED)
+        try:
+            return self._private.decrypt(blob, _OAEP)
+        except ValueError:
+            raise InvalidCiphertext(DECRYPT_FAILED) from None
+
+    def sign(
+        self,
+        data: bytes,
+        *,
+        hash_name: str | None = None,
+        padding: str | None = None,
+        prehashed: bool = False,
+    ) -> bytes:
+        """PSS (default) or PKCS#1 v1.5 signature over sha256 (default), sha384 or sha512."""
+        self.key_type.require(SIGN)
+        pad, algorithm = self._params(data, hash_name, padding, prehashed)
+        return self._private.sign(data, pad, algorithm)
+
+    def verify(
+        self,
+        data: bytes,
+        signature: bytes,
+        *,
+        hash_name: str | None = None,
+        padding: str | None = None,
+        prehashed: bool = False,
+    ) -> bool:
+        """True if valid, False for any wrong or malformed signature."""
+        self.key_type.require(VERIFY)
+        pad, algorithm = self._params(data, hash_name, padding, prehashed)
+        require_bytes(signature, "signature")
+        try:
+            self._public.verify(signature, data, pad, algorithm)
+        except BadSignature:
+            return False
+        return True
+
+    def _params(
+        self, data: bytes, hash_name: str | None, padding: str | None, prehashed: bool
+    ) -> tuple[asym_padding.AsymmetricPadding, hashes.HashAlgorithm | Prehashed]:
+        require_bytes(data, "data")
+        name = resolve_hash(self.key_type, hash_name)
+        pad = _SIGN_PADDINGS[resolve_padding(self.key_type, padding), name]
+        return pad, signing_algorithm(name, data, prehashed)
+
+    def public_key_pem(self) -> str:
+        """SubjectPublicKeyInfo PEM."""
+        return self._public_pem
+
+    def export_material(self) -> str:
+        """Unencrypted PKCS#8 PEM of the private key."""
+        return private_pem(self._private)
+
+
+def _refuse_context(context: bytes | None) -> None:
+    if context is not None:
+        raise InvalidRequest("context applies only to aes256 keys")

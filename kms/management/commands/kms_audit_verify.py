@@ -1,0 +1,21 @@
+"""Verify the audit chain; exit 1 naming the first bad row if anything was changed."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from kms.services.audit import verify_chain
+
+
+class Command(BaseCommand):
+    help = "Recompute the HMAC chain of the audit trail and report the first bad event."
+
+    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+        report = verify_chain()
+        if not report.ok:
+            raise CommandError(
+                f"audit chain BROKEN at event #{report.first_bad_seq}: {report.problem} "
+                f"({report.checked} events verified before it)"
+            )
+        self.stdout.write(
+            f"audit chain OK: {report.checked} events; head {report.head_hash} "
+            "(record the head elsewhere to detect a truncated tail later)"
+        )

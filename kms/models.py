@@ -1,0 +1,259 @@
+"""Egide's tables: keys and their versions, the audit trail, API tokens, approvals.
+
+Models hold fields, choices, cheap derived properties and database constraints.
+Every change of state goes through `kms.services`; nothing here writes.
+Key material is stored only wrapped under the master key (`KeyVersion.wrapped_material`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from kms.crypto import KEY_TYPES
+from kms.rules import version_status
+
+KEY_TYPE_CHOICES = [(name, name) for name in KEY_TYPES]
+
+# Per-key permission names, as the API and the grants editor spell them.
+# The Django codename is "<name>_key" (view_key and delete_key are Django's defaults).
+KEY_PERMISSIONS = (
+    "view", "encrypt", "decrypt", "sign", "verify", "rotate",
+    "manage", "delete", "export", "grant", "approve",
+)  # fmt: skip
+
+
+class KeyState(models.TextChoices):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    DELETED = "deleted"  # soft-deleted: restorable until purge_after
+    PURGED = "purged"  # material wiped; the row is a tombstone for the audit trail
+
+
+class VersionStatus(models.TextChoices):
+    ACTIVE = "active"
+    DECRYPT_ONLY = "decrypt-only"
+    RETIRED = "retired"
+    DISABLED = "disabled"
+    DESTROYED = "destroyed"
+
+
+class Key(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # bound into every AAD
+    name = models.CharField(max_length=128)
+    key_type = models.CharField(max_length=16, choices=KEY_TYPE_CHOICES)
+    description = models.TextField(blank=True, default="")
+    state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.ACTIVE)
+    current_version = models.PositiveIntegerField(default=1)
+    min_encryption_version = models.PositiveIntegerField(default=0)  # 0: only the current one
+    min_decryption_version = models.PositiveIntegerField(default=1)
+    exportable = models.BooleanField(default=False)  # once on, never off again
+    allow_deletion = models.BooleanField(default=True)
+    approvals_required = models.PositiveSmallIntegerField(default=0)
+    rotation_period = models.DurationField(null=True, blank=True)
+    next_rotation_at = models.DateTimeField(null=True, blank=True)
+    max_signatures_per_version = models.PositiveBigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_rotated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    purge_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ("add", "view", "delete")
+        permissions = [
+            (f"{name}_key", f"Can {name} with or on the key")
+            for name in KEY_PERMISSIONS
+            if name not in ("view", "delete")
+        ]
+        constraints = [
+            # A purged key keeps its row (tombstone) but frees its name.
+            models.UniqueConstraint(
+                fields=["name"], condition=~models.Q(state="purged"), name="key_name_unique_live"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(current_version__gte=1), name="key_current_version_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_rotation_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KeyVersion(models.Model):
+    key = models.ForeignKey(Key, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    # AES-256-GCM(master key, material, aad = key uid + version); empty once destroyed.
+    wrapped_material = models.BinaryField(editable=False)
+    master_key_id = models.CharField(max_length=32, editable=False)
+    public_key_pem = models.TextField(blank=True, default="")  # not secret
+    created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+    encrypt_count = models.PositiveBigIntegerField(default=0)
+    decrypt_count = models.PositiveBigIntegerField(default=0)
+    sign_count = models.PositiveBigIntegerField(default=0)
+    verify_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["key", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="key_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key.name} v{self.version}"
+
+    def __repr__(self) -> str:  # never the material, not even wrapped
+        return f"<KeyVersion {self.key_id}:v{self.version}>"
+
+    def status_in(self, key: Key) -> str:
+        """The derived status (rules.version_status), given the key's current settings."""
+        return version_status(
+            version=self.version,
+            current_version=key.current_version,
+            min_decryption_version=key.min_decryption_version,
+            disabled=self.disabled_at is not None,
+            destroyed=self.destroyed_at is not None,
+        )
+
+    @property
+    def status(self) -> str:
+        return self.status_in(self.key)
+
+
+class KeyUserObjectPermission(UserObjectPermissionBase):
+    """Direct-FK guardian table: per-key grants join in one indexed query."""
+
+    content_object = models.ForeignKey(Key, on_delete=models.CASCADE)
+
+
+class KeyGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Key, on_delete=models.CASCADE)
+
+
+class AuditEvent(models.Model):
+    """One row per operation, success or not; append-only and HMAC-chained.
+
+    `seq` is contiguous (assigned under the chain-head lock); `chain_hash` is
+    HMAC(chain key, previous chain_hash ‖ canonical content). `details` never
+    holds plaintext or key material.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    auth_method = models.CharField(max_length=16, blank=True, default="")  # session, token, system
+    token_id = models.CharField(max_length=32, blank=True, default="")
+    source = models.CharField(max_length=16)  # api, web, cli, admin, system
+    action = models.CharField(max_length=32, db_index=True)
+    key_name = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    key_uid = models.CharField(max_length=36, blank=True, default="")
+    key_version = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16)  # success, denied, error
+    error_code = models.CharField(max_length=32, blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    client_addr = models.CharField(max_length=64, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["key_name", "-seq"]), models.Index(fields=["actor", "-seq"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.key_name} {self.outcome}"
+
+
+class AuditChainHead(models.Model):
+    """The single row writers lock to append to the chain: next seq, last hash, chain key.
+
+    The chain key is a random secret wrapped under the master key (never stored plain).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.PositiveBigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64)
+    wrapped_key = models.BinaryField(default=b"", editable=False)
+    master_key_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+
+    class Meta:
+        default_permissions = ()
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 hash is stored. The full token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=16, db_index=True)  # shown in lists, not secret
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view", "delete")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"  # approved, but the action could not run (e.g. the key changed meanwhile)
+
+
+class ApprovalRequest(models.Model):
+    key = models.ForeignKey(Key, on_delete=models.CASCADE, related_name="approval_requests")
+    action = models.CharField(max_length=32)
+    parameters = models.JSONField(default=dict, blank=True)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_requests"
+    )
+    required = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default="pending")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key.name} ({self.status})"
+
+
+class Approval(models.Model):
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(max_length=8)  # approve, reject
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["request", "approver"], name="one_decision_per_approver"),
+        ]

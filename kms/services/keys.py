@@ -1,0 +1,381 @@
+"""Key lifecycle services: create, rotate, settings, disable/enable, delete/restore/purge,
+version disable/enable/destroy, export, public key.
+
+Each is keyword-only, takes the acting `Actor`, checks permission and state,
+and writes its audit event in the transaction of its change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kms import access, rules
+from kms.crypto import get_key_type, material_aad
+from kms.exceptions import (
+    DeletionDisabled,
+    ExportDisabled,
+    InvalidRequest,
+    KeyDisabled,
+    KeyExists,
+)
+from kms.keyring import forget_cache, keyring, load_version
+from kms.models import Key, KeyState, KeyVersion
+from kms.services.actor import Actor
+from kms.services.lookup import key_for, version_of
+from kms.services.operation import operation
+
+MAX_APPROVALS = 10
+MIN_ROTATION_PERIOD = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class NewMaterial:
+    """Generated outside any transaction (RSA-4096 takes a second), wrapped inside."""
+
+    material: bytes
+    public_key_pem: str
+
+
+def _generate(key_type: str) -> NewMaterial:
+    kt = get_key_type(key_type)
+    material = kt.generate()
+    return NewMaterial(material, kt.load(material).public_key_pem() or "")
+
+
+def _store_version(key: Key, version: int, new: NewMaterial) -> KeyVersion:
+    wrapped, master_id = keyring().wrap(new.material, aad=material_aad(key.uid.bytes, version))
+    return KeyVersion.objects.create(
+        key=key,
+        version=version,
+        wrapped_material=wrapped,
+        master_key_id=master_id,
+        public_key_pem=new.public_key_pem,
+    )
+
+
+def _next_rotation(key: Key, now: Any) -> Any:
+    if key.rotation_period is None:
+        return None
+    return (key.last_rotated_at or key.created_at or now) + key.rotation_period
+
+
+def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate creation-time settings; unknown names are refused, never ignored."""
+    allowed = {
+        "description", "exportable", "allow_deletion", "approvals_required",
+        "rotation_period", "max_signatures_per_version",
+    }  # fmt: skip
+    unknown = set(values) - allowed
+    if unknown:
+        raise InvalidRequest(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    out = dict(values)
+    if "description" in out and (not isinstance(out["description"], str) or len(out["description"]) > 1000):
+        raise InvalidRequest("description must be text of at most 1000 characters")
+    for flag in ("exportable", "allow_deletion"):
+        if flag in out and not isinstance(out[flag], bool):
+            raise InvalidRequest(f"{flag} must be true or false")
+    if "approvals_required" in out:
+        count = out["approvals_required"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_APPROVALS:
+            raise InvalidRequest(f"approvals_required must be a whole number from 0 to {MAX_APPROVALS}")
+    if out.get("rotation_period") is not None:
+        period = out["rotation_period"]
+        if not isinstance(period, timedelta) or period < MIN_ROTATION_PERIOD:
+            raise InvalidRequest("rotation_period must be at least 1h (e.g. 12h, 90d)")
+    if out.get("max_signatures_per_version") is not None:
+        cap = out["max_signatures_per_version"]
+        if "sign" not in get_key_type(key_type).operations:
+            raise InvalidRequest("max_signatures_per_version applies only to signing keys")
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise InvalidRequest("max_signatures_per_version must be a positive whole number")
+    return out
+
+
+def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key:
+    with operation(actor, "create", key_name=name) as op:
+        rules.check_name(name)
+        get_key_type(key_type)  # InvalidKeyType lists the valid names
+        if not actor.is_system:
+            access.require_global(actor.user, "add")
+        values = _settings_values(key_type, options)
+        values.setdefault("approvals_required", settings.EGIDE_APPROVALS_REQUIRED_DEFAULT)
+        if Key.objects.exclude(state=KeyState.PURGED).filter(name=name).exists():
+            raise KeyExists(f"a key named '{name}' already exists")
+        new = _generate(key_type)
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                key = Key.objects.create(
+                    name=name, key_type=key_type, created_by=actor.user, last_rotated_at=now, **values
+                )
+                key.next_rotation_at = _next_rotation(key, now)
+                key.save(update_fields=["next_rotation_at"])
+                _store_version(key, 1, new)
+                if actor.user is not None:
+                    from guardian.shortcuts import assign_perm
+
+                    for permission in access.CREATOR_PERMISSIONS:
+                        assign_perm(access.codename(permission), actor.user, key)
+                op.success(key=key, key_version=1, details={"type": key_type, **_audit_settings(values)})
+        except IntegrityError:
+            raise KeyExists(f"a key named '{name}' already exists") from None
+        return key
+
+
+def _audit_settings(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, timedelta) else v) for k, v in values.items()}
+
+
+def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion:
+    """Add version N+1 and make it current. Concurrent rotations queue on the key's row lock."""
+    with operation(actor, "rotate", key_name=name) as op:
+        key = key_for(actor, name, "rotate")
+        op.key = key
+        rules.check_key_usable(name=key.name, state=key.state)
+        new = _generate(key.key_type)
+        with transaction.atomic():
+            key = key_for(actor, name, "rotate", lock=True)
+            rules.check_key_usable(name=key.name, state=key.state)
+            version = key.current_version + 1
+            kv = _store_version(key, version, new)
+            now = timezone.now()
+            key.current_version, key.last_rotated_at = version, now
+            key.next_rotation_at = _next_rotation(key, now)
+            key.save(update_fields=["current_version", "last_rotated_at", "next_rotation_at", "updated_at"])
+            op.success(key=key, key_version=version, details={"reason": reason})
+        return kv
+
+
+UPDATABLE = {
+    "description", "min_encryption_version", "min_decryption_version", "allow_deletion",
+    "exportable", "approvals_required", "rotation_period", "max_signatures_per_version",
+}  # fmt: skip
+
+
+def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
+    """Change a key's settings (PATCH). Every name must be known and every value valid."""
+    with operation(actor, "update", key_name=name) as op:
+        if not changes:
+            raise InvalidRequest("no settings given")
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise InvalidRequest(f"unknown or read-only setting(s): {', '.join(sorted(unknown))}")
+        with transaction.atomic():
+            key = key_for(actor, name, "manage", lock=True)
+            op.key = key
+            rules.check_not_deleted(name=key.name, state=key.state)
+            creation_like = {k: v for k, v in changes.items() if k not in ("min_encryption_version", "min_decryption_version")}
+            _settings_values(key.key_type, creation_like)
+            _check_version_floors(key, changes)
+            if changes.get("exportable") is False and key.exportable:
+                raise InvalidRequest("exportable cannot be turned off: the material may already have left")
+            before = {field: getattr(key, field) for field in changes}
+            for field, value in changes.items():
+                setattr(key, field, value)
+            if "rotation_period" in changes:
+                key.next_rotation_at = _next_rotation(key, timezone.now())
+            key.save()
+            op.success(
+                key=key,
+                details={"before": _audit_settings(before), "after": _audit_settings(changes)},
+            )
+        return key
+
+
+def _check_version_floors(key: Key, changes: dict[str, Any]) -> None:
+    for field, low in (("min_encryption_version", 0), ("min_decryption_version", 1)):
+        if field not in changes:
+            continue
+        value = changes[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= key.current_version:
+            raise InvalidRequest(f"{field} must be a whole number from {low} to {key.current_version}")
+    floor = changes.get("min_decryption_version")
+    if floor is not None and floor < key.min_decryption_version:
+        destroyed = key.versions.filter(version__gte=floor, destroyed_at__isnull=False).exists()
+        if destroyed:
+            raise InvalidRequest("cannot lower min_decryption_version below a destroyed version")
+
+
+def _set_state(actor: Actor, name: str, action: str, permission: str, allowed_from: set[str], to: str) -> Key:
+    with operation(actor, action, key_name=name) as op:
+        with transaction.atomic():
+            key = key_for(actor, name, permission, lock=True)
+            op.key = key
+            if key.state not in allowed_from:
+                raise KeyDisabled(f"key '{key.name}' is {key.state}; cannot {action} it")
+            key.state = to
+            key.save(update_fields=["state", "updated_at"])
+            op.success(key=key)
+        return key
+
+
+def key_disable(*, actor: Actor, name: str) -> Key:
+    return _set_state(actor, name, "disable", "manage", {KeyState.ACTIVE}, KeyState.DISABLED)
+
+
+def key_enable(*, actor: Actor, name: str) -> Key:
+    return _set_state(actor, name, "enable", "manage", {KeyState.DISABLED}, KeyState.ACTIVE)
+
+
+def key_delete(*, actor: Actor, name: str) -> Key:
+    """Soft delete: the key does nothing until restored; purged after the recovery window."""
+    with operation(actor, "delete", key_name=name) as op:
+        with transaction.atomic():
+            key = key_for(actor, name, "delete", lock=True)
+            op.key = key
+            if not key.allow_deletion:
+                raise DeletionDisabled(f"key '{key.name}' was created with allow_deletion false")
+            if key.state == KeyState.DELETED:
+                raise KeyDisabled(f"key '{key.name}' is already deleted")
+            now = timezone.now()
+            key.state, key.deleted_at = KeyState.DELETED, now
+            key.purge_after = now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)
+            key.save(update_fields=["state", "deleted_at", "purge_after", "updated_at"])
+            op.success(key=key, details={"purge_after": key.purge_after.isoformat()})
+        return key
+
+
+def key_restore(*, actor: Actor, name: str) -> Key:
+    with operation(actor, "restore", key_name=name) as op:
+        with transaction.atomic():
+            key = key_for(actor, name, "delete", lock=True)
+            op.key = key
+            if key.state != KeyState.DELETED:
+                raise InvalidRequest(f"key '{key.name}' is not deleted")
+            key.state, key.deleted_at, key.purge_after = KeyState.ACTIVE, None, None
+            key.save(update_fields=["state", "deleted_at", "purge_after", "updated_at"])
+            op.success(key=key)
+        return key
+
+
+def key_purge(*, actor: Actor, name: str) -> Key:
+    """Wipe a deleted key's material for good; its row stays as a tombstone."""
+    with operation(actor, "purge", key_name=name) as op:
+        with transaction.atomic():
+            key = key_for(actor, name, "delete", lock=True)
+            op.key = key
+            if key.state != KeyState.DELETED:
+                raise InvalidRequest(f"key '{key.name}' must be deleted before it is purged")
+            now = timezone.now()
+            destroyed = key.versions.filter(destroyed_at__isnull=True).update(wrapped_material=b"", destroyed_at=now)
+            key.state, key.purge_after = KeyState.PURGED, None
+            key.save(update_fields=["state", "purge_after", "updated_at"])
+            op.success(key=key, details={"versions_destroyed": destroyed})
+        forget_cache()
+        return key
+
+
+def keys_purge_due(*, actor: Actor, now: Any = None) -> list[str]:
+    """Purge every key whose recovery window has passed (the scheduler's pass)."""
+    now = now or timezone.now()
+    names = list(Key.objects.filter(state=KeyState.DELETED, purge_after__lte=now).values_list("name", flat=True))
+    purged = []
+    for name in names:
+        try:
+            key_purge(actor=actor, name=name)
+            purged.append(name)
+        except Exception:  # noqa: BLE001 - one failure must not stop the others; it is audited
+            continue
+    return purged
+
+
+def _version_change(actor: Actor, name: str, version: int, action: str) -> KeyVersion:
+    with operation(actor, action, key_name=name) as op:
+        with transaction.atomic():
+            key = key_for(actor, name, "manage", lock=True)
+            op.key, op.key_version = key, version
+            rules.check_not_deleted(name=key.name, state=key.state)
+            kv = version_of(key, version) if isinstance(version, int) and not isinstance(version, bool) else None
+            if kv is None:
+                raise InvalidRequest(f"key '{key.name}' has no version {version}")
+            _apply_version_change(key, kv, action)
+            op.success(key=key, key_version=version)
+        if action == "destroy_version":
+            forget_cache()
+        return kv
+
+
+def _apply_version_change(key: Key, kv: KeyVersion, action: str) -> None:
+    now = timezone.now()
+    if kv.destroyed_at is not None:
+        raise InvalidRequest(f"version {kv.version} was destroyed")
+    if action == "disable_version":
+        if kv.version == key.current_version:
+            raise InvalidRequest("the current version cannot be disabled; rotate first")
+        kv.disabled_at = kv.disabled_at or now
+        kv.save(update_fields=["disabled_at"])
+    elif action == "enable_version":
+        kv.disabled_at = None
+        kv.save(update_fields=["disabled_at"])
+    elif action == "destroy_version":
+        if kv.version >= key.min_decryption_version:
+            raise InvalidRequest(
+                "only versions below min_decryption_version (retired) can be destroyed"
+            )
+        kv.wrapped_material, kv.destroyed_at = b"", now
+        kv.save(update_fields=["wrapped_material", "destroyed_at"])
+
+
+def version_disable(*, actor: Actor, name: str, version: int) -> KeyVersion:
+    """A compromised version: refuses decrypt/verify at once; the others keep working."""
+    return _version_change(actor, name, version, "disable_version")
+
+
+def version_enable(*, actor: Actor, name: str, version: int) -> KeyVersion:
+    return _version_change(actor, name, version, "enable_version")
+
+
+def version_destroy(*, actor: Actor, name: str, version: int) -> KeyVersion:
+    """Wipe a retired version's material for good; the row and its history stay."""
+    return _version_change(actor, name, version, "destroy_version")
+
+
+def key_info(*, actor: Actor, name: str) -> Key:
+    """A key with its versions, for display (metadata only; needs only `view`)."""
+    with operation(actor, "info", key_name=name) as op:
+        key = key_for(actor, name, "view")
+        key.version_list = list(key.versions.order_by("version"))  # type: ignore[attr-defined]
+        op.success(key=key)
+        return key
+
+
+def public_key_pem(*, actor: Actor, name: str, version: int | None = None) -> tuple[int, str]:
+    with operation(actor, "public_key", key_name=name) as op:
+        key = key_for(actor, name, "view")
+        op.key = key
+        if not get_key_type(key.key_type).asymmetric:
+            from kms.exceptions import OperationNotAllowed
+
+            raise OperationNotAllowed(f"key type '{key.key_type}' has no public key")
+        number = key.current_version if version is None else version
+        kv = version_of(key, number) if isinstance(number, int) else None
+        if kv is None or kv.destroyed_at is not None:
+            raise InvalidRequest(f"key '{key.name}' has no usable version {number}")
+        op.success(key=key, key_version=number)
+        return number, kv.public_key_pem
+
+
+def key_export(*, actor: Actor, name: str) -> list[dict[str, Any]]:
+    """Every live version's material, only if the key is exportable and the actor may export."""
+    with operation(actor, "export", key_name=name) as op:
+        key = key_for(actor, name, "export")
+        op.key = key
+        rules.check_key_usable(name=key.name, state=key.state)
+        if not key.exportable:
+            raise ExportDisabled(f"key '{key.name}' is not exportable")
+        out = []
+        for kv in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
+            loaded = load_version(
+                key_type=key.key_type, key_uid=key.uid.bytes, version=kv.version,
+                wrapped=kv.wrapped_material, master_key_id=kv.master_key_id,
+            )
+            out.append({"version": kv.version, "material": loaded.export_material()})
+        with transaction.atomic():
+            op.success(key=key, details={"versions": [item["version"] for item in out]})
+        return out

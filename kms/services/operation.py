@@ -1,0 +1,88 @@
+"""The frame every service runs in: one audit event per operation, whatever happens.
+
+    with operation(actor, "rotate", key_name=name) as op:
+        ...checks and crypto...
+        with transaction.atomic():
+            ...the change...
+            op.success(key=key, key_version=n)   # the event, in the change's transaction
+
+A typed error leaving the block is recorded as a `denied` (permission) or
+`error` event in its own transaction, after the change rolled back, and is
+re-raised for the adapter to render. A block that ends without calling
+`success()` is a programming error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import transaction
+
+from kms.exceptions import ERRORS, ApprovalRequired, error_code, error_message
+from kms.models import Key
+from kms.rules import printable_name
+from kms.services import audit
+from kms.services.actor import Actor
+
+DENIALS = {"permission_denied", "key_not_found", "unauthenticated"}
+
+
+class Operation:
+    def __init__(self, actor: Actor, action: str, key_name: str) -> None:
+        self.actor = actor
+        self.action = action
+        self.key_name = printable_name(key_name) if key_name else ""
+        self.key: Key | None = None
+        self.key_version: int | None = None
+        self.recorded = False
+
+    def success(
+        self,
+        *,
+        key: Key | None = None,
+        key_version: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.key = key or self.key
+        self.key_version = key_version if key_version is not None else self.key_version
+        audit.record(
+            self.actor,
+            self.action,
+            key=self.key,
+            key_name=self.key_name,
+            key_version=self.key_version,
+            details=details,
+        )
+        self.recorded = True
+
+    def failed(self, exc: BaseException) -> None:
+        code = error_code(exc)
+        with transaction.atomic():
+            audit.record(
+                self.actor,
+                self.action,
+                outcome="denied" if code in DENIALS else "error",
+                # A key the actor may not see is not named by its uid either.
+                key=self.key if code != "key_not_found" else None,
+                key_name=self.key_name,
+                key_version=self.key_version,
+                error_code=code,
+                details={"message": error_message(exc)[:300]},
+            )
+
+
+@contextmanager
+def operation(actor: Actor, action: str, *, key_name: str = "") -> Iterator[Operation]:
+    op = Operation(actor, action, key_name)
+    try:
+        yield op
+    except ApprovalRequired:
+        # Not a failure: the request and its event were written; the action waits.
+        raise
+    except ERRORS as exc:
+        op.failed(exc)
+        raise
+    if not op.recorded:
+        raise RuntimeError(f"service {action!r} finished without recording its audit event")

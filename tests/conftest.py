@@ -1,0 +1,98 @@
+"""Shared fixtures: three named users and their actors, and fast key generation.
+
+- `alice`: a key administrator (kms-admin) who creates keys;
+- `bob`: a key user (kms-user), allowed to encrypt/decrypt/sign/verify;
+- `mallory`: an outsider with an account and no permission at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from kms.services.actor import Actor
+
+os.environ.setdefault("EGIDE_DEV", "1")
+
+
+# RSA generation takes up to seconds; tests draw from a small pool per type instead.
+# A pool of three keeps "another key" genuinely another key in the tests that need it.
+_POOL: dict[str, list] = {}
+_TURN: dict[str, itertools.count] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's 1M iterations cost ~0.5 s per user; hashing strength is not under test here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_rsa_generation(monkeypatch):
+    from kms.services import keys
+
+    real = keys._generate
+
+    def pooled(key_type: str):
+        if not key_type.startswith("rsa"):
+            return real(key_type)
+        pool = _POOL.setdefault(key_type, [])
+        turn = next(_TURN.setdefault(key_type, itertools.count()))
+        if len(pool) < 3:
+            pool.append(real(key_type))
+        return pool[turn % len(pool)]
+
+    monkeypatch.setattr(keys, "_generate", pooled)
+
+
+def make_user(django_user_model, username: str, *roles: str, superuser: bool = False):
+    from django.contrib.auth.models import Group
+
+    if superuser:
+        return django_user_model.objects.create_superuser(username=username, password="pw-" + username)
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def alice(db, django_user_model):
+    return make_user(django_user_model, "alice", "kms-admin")
+
+
+@pytest.fixture
+def bob(db, django_user_model):
+    return make_user(django_user_model, "bob", "kms-user")
+
+
+@pytest.fixture
+def mallory(db, django_user_model):
+    return make_user(django_user_model, "mallory")
+
+
+@pytest.fixture
+def root(db, django_user_model):
+    return make_user(django_user_model, "root", superuser=True)
+
+
+def as_actor(user, source: str = "api") -> Actor:
+    return Actor(user=user, source=source, auth_method="session", request_id="test-request")
+
+
+@pytest.fixture
+def system():
+    return Actor.system()
+
+
+@pytest.fixture
+def create_key(system):
+    """Create a key as the system (no creator grants): `create_key("k", "aes256")`."""
+    from kms.services.keys import key_create
+
+    def create(name: str, key_type: str = "aes256", **options):
+        return key_create(actor=system, name=name, key_type=key_type, **options)
+
+    return create
