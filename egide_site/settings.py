@@ -7,6 +7,7 @@ must be given, HTTPS is assumed, and `manage.py check --deploy` is clean.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -29,10 +30,9 @@ def _dev_file_secret(path: Path, make: callable) -> str:  # type: ignore[valid-t
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
-    fd = path.open("x")
-    path.chmod(0o600)
-    with fd:
-        fd.write(value + "\n")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
     return value
 
 
@@ -57,6 +57,22 @@ if not EGIDE_MASTER_KEY and not DEV:
         "EGIDE_MASTER_KEY (32 random bytes, base64) or EGIDE_MASTER_KEY_FILE is required; "
         "generate one with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'"
     )
+
+
+def _check_master_key(name: str, value: str) -> None:
+    """Refuse a malformed master key at start, naming the variable, never echoing the value."""
+    from kms.crypto import MasterKey, MasterKeyError  # pure: no Django, no settings
+
+    try:
+        MasterKey.from_base64(value)
+    except MasterKeyError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+if EGIDE_MASTER_KEY:
+    _check_master_key("EGIDE_MASTER_KEY", EGIDE_MASTER_KEY)
+for _n, _old_key in enumerate(EGIDE_MASTER_KEYS_OLD, start=1):
+    _check_master_key(f"EGIDE_MASTER_KEYS_OLD (key {_n})", _old_key)
 
 # --- database ---
 _default_db = f"sqlite:///{VAR_DIR / 'egide.sqlite3'}"
@@ -89,6 +105,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "guardian",
     "kms",
@@ -187,3 +204,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.text("EGIDE_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- API (DRF) ---
+# Rates as "N/s", "N/min", "N/hour"; per API token, per client address, and for password logins.
+EGIDE_THROTTLE_TOKEN = env.text("EGIDE_THROTTLE_TOKEN", "200000/min")
+EGIDE_THROTTLE_ADDRESS = env.text("EGIDE_THROTTLE_ADDRESS", "400000/min")
+EGIDE_THROTTLE_LOGIN = env.text("EGIDE_THROTTLE_LOGIN", "20/min")
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "kms.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "token": EGIDE_THROTTLE_TOKEN,
+        "address": EGIDE_THROTTLE_ADDRESS,
+        "login": EGIDE_THROTTLE_LOGIN,
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Egide KMS API",
+    "DESCRIPTION": "Keys that never leave Egide: encrypt, decrypt, sign, verify, rotate, audit.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

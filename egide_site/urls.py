@@ -3,4 +3,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("v1/", include("kms.api.urls")),
 ]
+handler404 = "kms.api.errors.not_found_handler"

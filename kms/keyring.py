@@ -14,6 +14,7 @@ the database, never from here.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -57,8 +58,8 @@ def _dev_master_key() -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = MasterKey.generate_base64()
-    with path.open("x") as fh:
-        path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
     print(
         "\n" + "!" * 78 + "\n"
@@ -126,7 +127,7 @@ def load_version(
         material = keyring().unwrap(
             bytes(wrapped), aad=material_aad(key_uid, version), master_key_id=master_key_id
         )
-        loaded = get_key_type(key_type).load(material)
+        loaded = get_key_type(key_type).load(material, trusted=True)  # our own, authenticated
         _cache.put(cache_key, loaded)
     return loaded
 

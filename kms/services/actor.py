@@ -33,5 +33,5 @@ class Actor:
     @property
     def name(self) -> str:
         if self.user is None:
-            return "system"
+            return "system" if self.source == "system" else "anonymous"
         return self.user.get_username()

@@ -166,6 +166,9 @@ def _run_items(
     """Apply fn to each item. A single operation raises its error; a batch reports it per item."""
     results: list[Any] = []
     for item in items:
+        if isinstance(item, ItemError):  # refused by the adapter's parsing: keep its place
+            results.append(item)
+            continue
         try:
             results.append(fn(item))
         except ERRORS as exc:
@@ -205,7 +208,7 @@ def encrypt_batch(
             return Ciphertext(format_token(version, blob), version)
 
         results = _run_items(items, single, one)
-        _finish(op, versions, version, _batch_details(results, bytes=sum(len(i["plaintext"]) for i in items)))
+        _finish(op, versions, version, _batch_details(results, bytes=sum(len(i["plaintext"]) for i in items if isinstance(i, dict))))
         return results
 
 

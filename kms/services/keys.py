@@ -7,12 +7,13 @@ and writes its audit event in the transaction of its change.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from kms import access, rules
@@ -28,10 +29,13 @@ from kms.keyring import forget_cache, keyring, load_version
 from kms.models import Key, KeyState, KeyVersion
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
-from kms.services.operation import operation
+from kms.services.operation import Operation, operation
 
+log = logging.getLogger(__name__)
 MAX_APPROVALS = 10
 MIN_ROTATION_PERIOD = timedelta(hours=1)
+# Beyond this a period means "never" (and last_rotated_at + period could pass datetime.max).
+MAX_ROTATION_PERIOD = timedelta(days=3660)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class NewMaterial:
 def _generate(key_type: str) -> NewMaterial:
     kt = get_key_type(key_type)
     material = kt.generate()
-    return NewMaterial(material, kt.load(material).public_key_pem() or "")
+    return NewMaterial(material, kt.load(material, trusted=True).public_key_pem() or "")
 
 
 def _store_version(key: Key, version: int, new: NewMaterial) -> KeyVersion:
@@ -86,8 +90,10 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
             raise InvalidRequest(f"approvals_required must be a whole number from 0 to {MAX_APPROVALS}")
     if out.get("rotation_period") is not None:
         period = out["rotation_period"]
-        if not isinstance(period, timedelta) or period < MIN_ROTATION_PERIOD:
-            raise InvalidRequest("rotation_period must be at least 1h (e.g. 12h, 90d)")
+        if not isinstance(period, timedelta) or not (
+            MIN_ROTATION_PERIOD <= period <= MAX_ROTATION_PERIOD
+        ):
+            raise InvalidRequest("rotation_period must be from 1h to 3660d (e.g. 12h, 90d)")
     if out.get("max_signatures_per_version") is not None:
         cap = out["max_signatures_per_version"]
         if "sign" not in get_key_type(key_type).operations:
@@ -141,15 +147,25 @@ def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion
         new = _generate(key.key_type)
         with transaction.atomic():
             key = key_for(actor, name, "rotate", lock=True)
-            rules.check_key_usable(name=key.name, state=key.state)
-            version = key.current_version + 1
-            kv = _store_version(key, version, new)
-            now = timezone.now()
-            key.current_version, key.last_rotated_at = version, now
-            key.next_rotation_at = _next_rotation(key, now)
-            key.save(update_fields=["current_version", "last_rotated_at", "next_rotation_at", "updated_at"])
-            op.success(key=key, key_version=version, details={"reason": reason})
-        return kv
+            return _rotate_locked(op, key, new, reason=reason, now=timezone.now())
+
+
+def _rotate_locked(
+    op: Operation, key: Key, new: NewMaterial, *, reason: str, now: datetime
+) -> KeyVersion:
+    """Rotation itself, for a key whose row the caller has locked in its open transaction.
+
+    The one implementation, shared by `key_rotate` and the scheduler (services.rotation).
+    `now` becomes last_rotated_at, so the next rotation falls one period after it.
+    """
+    rules.check_key_usable(name=key.name, state=key.state)
+    version = key.current_version + 1
+    kv = _store_version(key, version, new)
+    key.current_version, key.last_rotated_at = version, now
+    key.next_rotation_at = _next_rotation(key, now)
+    key.save(update_fields=["current_version", "last_rotated_at", "next_rotation_at", "updated_at"])
+    op.success(key=key, key_version=version, details={"reason": reason})
+    return kv
 
 
 UPDATABLE = {
@@ -260,28 +276,67 @@ def key_purge(*, actor: Actor, name: str) -> Key:
         with transaction.atomic():
             key = key_for(actor, name, "delete", lock=True)
             op.key = key
-            if key.state != KeyState.DELETED:
-                raise InvalidRequest(f"key '{key.name}' must be deleted before it is purged")
-            now = timezone.now()
-            destroyed = key.versions.filter(destroyed_at__isnull=True).update(wrapped_material=b"", destroyed_at=now)
-            key.state, key.purge_after = KeyState.PURGED, None
-            key.save(update_fields=["state", "purge_after", "updated_at"])
-            op.success(key=key, details={"versions_destroyed": destroyed})
+            _purge_locked(op, key)
         forget_cache()
         return key
 
 
-def keys_purge_due(*, actor: Actor, now: Any = None) -> list[str]:
-    """Purge every key whose recovery window has passed (the scheduler's pass)."""
-    now = now or timezone.now()
-    names = list(Key.objects.filter(state=KeyState.DELETED, purge_after__lte=now).values_list("name", flat=True))
+def _purge_locked(op: Operation, key: Key) -> None:
+    """Purge itself, for a key whose row the caller has locked in its open transaction."""
+    if key.state != KeyState.DELETED:
+        raise InvalidRequest(f"key '{key.name}' must be deleted before it is purged")
+    now = timezone.now()
+    live = key.versions.filter(destroyed_at__isnull=True)
+    destroyed = live.update(wrapped_material=b"", destroyed_at=now)
+    key.state, key.purge_after = KeyState.PURGED, None
+    key.save(update_fields=["state", "purge_after", "updated_at"])
+    op.success(key=key, details={"versions_destroyed": destroyed})
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+class NotClaimed(Exception):  # noqa: N818 - an outcome, not an error: never audited
+    """Under the lock the row no longer qualifies, or another node holds it: leave it alone."""
+
+
+def claim(queryset: models.QuerySet[M]) -> M:
+    """Lock and return the first row of `queryset`, in the caller's open transaction.
+
+    The filter is evaluated under the lock, so a row another scheduler changed meanwhile no
+    longer matches. PostgreSQL: FOR UPDATE SKIP LOCKED, a row held elsewhere is skipped, not
+    waited for. SQLite has no row locks; its IMMEDIATE transactions serialize writers, so the
+    filter already sees the other writer's committed change. Raises NotClaimed for no row.
+    """
+    skip = connection.features.has_select_for_update_skip_locked
+    row = queryset.select_for_update(skip_locked=skip).first()
+    if row is None:
+        raise NotClaimed
+    return row
+
+
+def keys_purge_due(*, actor: Actor, now: datetime | None = None) -> list[str]:
+    """Purge every key whose recovery window has passed (the scheduler's pass).
+
+    Safe on several nodes at once: each key is claimed under its row lock and re-checked
+    (still deleted, window still passed), so no key is purged twice and a key restored and
+    deleted again meanwhile keeps its new window. One failure does not stop the others.
+    """
+    due = Key.objects.filter(state=KeyState.DELETED, purge_after__lte=now or timezone.now())
     purged = []
-    for name in names:
+    for candidate in list(due):
         try:
-            key_purge(actor=actor, name=name)
-            purged.append(name)
-        except Exception:  # noqa: BLE001 - one failure must not stop the others; it is audited
+            with operation(actor, "purge", key_name=candidate.name) as op:
+                op.key = candidate
+                with transaction.atomic():
+                    _purge_locked(op, claim(due.filter(pk=candidate.pk)))
+            purged.append(candidate.name)
+        except NotClaimed:
             continue
+        except Exception:  # one failure must not stop the others; typed errors are audited
+            log.exception("purge of key %s failed", candidate.name)
+    if purged:
+        forget_cache()
     return purged
 
 
@@ -361,7 +416,7 @@ def public_key_pem(*, actor: Actor, name: str, version: int | None = None) -> tu
         return number, kv.public_key_pem
 
 
-def key_export(*, actor: Actor, name: str) -> list[dict[str, Any]]:
+def key_export(*, actor: Actor, name: str) -> dict[str, Any]:
     """Every live version's material, only if the key is exportable and the actor may export."""
     with operation(actor, "export", key_name=name) as op:
         key = key_for(actor, name, "export")
@@ -378,4 +433,4 @@ def key_export(*, actor: Actor, name: str) -> list[dict[str, Any]]:
             out.append({"version": kv.version, "material": loaded.export_material()})
         with transaction.atomic():
             op.success(key=key, details={"versions": [item["version"] for item in out]})
-        return out
+        return {"name": key.name, "type": key.key_type, "versions": out}

@@ -1,0 +1,442 @@
+"""Input and output shapes of the API.
+
+Inputs refuse unknown fields (a parameter that would be silently ignored is a
+security bug). Outputs list their fields explicitly, so nothing secret leaves by
+accident: no serializer here has a field for wrapped or plaintext key material,
+except `ExportSerializer`, used only by the export endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from rest_framework import serializers
+
+from kms.crypto import KEY_TYPES
+from kms.models import ApiToken, ApprovalRequest, Key, KeyVersion
+
+MAX_ITEM_BYTES = 1024 * 1024  # one plaintext / data item, decoded
+MAX_BATCH_ITEMS = 1000
+MAX_BODY_BYTES = 4 * 1024 * 1024  # JSON body; raw sign/verify bodies: RAW_MAX_BYTES
+RAW_MAX_BYTES = 16 * 1024 * 1024
+
+
+class Base64Field(serializers.CharField):
+    """Standard base64 with padding, strictly validated; yields bytes."""
+
+    default_error_messages = {
+        "invalid_base64": "must be standard base64 (A-Z a-z 0-9 + / with = padding)",
+        "too_large": f"is larger than {MAX_ITEM_BYTES} bytes",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> bytes:  # type: ignore[override]
+        if not isinstance(data, str):
+            self.fail("invalid_base64")
+        if len(data) > (MAX_ITEM_BYTES * 4) // 3 + 4:
+            self.fail("too_large")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid_base64")
+        return raw
+
+    def to_representation(self, value: bytes) -> str:  # type: ignore[override]
+        return base64.b64encode(value).decode()
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (DRF's default also accepts "yes", 1, "on"...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
+class Strict(serializers.Serializer):
+    """Refuses fields it does not know."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["expected a JSON object"]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: ["unknown field"]})
+        return super().to_internal_value(data)
+
+
+class DurationText(serializers.CharField):
+    """'90d', '12h', '30m', '1w' → timedelta (kms.services.rotation.parse_duration)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        from kms.services.rotation import parse_duration
+
+        if data is None:
+            return None
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a duration such as '90d' or '12h'")
+        return parse_duration(data)
+
+
+# --- inputs --------------------------------------------------------------------------
+
+
+class KeyCreateIn(Strict):
+    type = serializers.ChoiceField(choices=list(KEY_TYPES))
+    description = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    exportable = StrictBooleanField(required=False)
+    allow_deletion = StrictBooleanField(required=False)
+    approvals_required = serializers.IntegerField(required=False, min_value=0, max_value=10)
+    rotation_period = DurationText(required=False, allow_null=True)
+    max_signatures_per_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class KeyUpdateIn(Strict):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    exportable = StrictBooleanField(required=False)
+    allow_deletion = StrictBooleanField(required=False)
+    approvals_required = serializers.IntegerField(required=False, min_value=0, max_value=10)
+    rotation_period = DurationText(required=False, allow_null=True)
+    max_signatures_per_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    min_encryption_version = serializers.IntegerField(required=False, min_value=0)
+    min_decryption_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class Empty(Strict):
+    pass
+
+
+class EncryptItemIn(Strict):
+    plaintext = Base64Field()
+    context = Base64Field(required=False, allow_null=True)
+
+
+class EncryptIn(EncryptItemIn):
+    key_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class DecryptItemIn(Strict):
+    ciphertext = serializers.CharField(max_length=2 * MAX_ITEM_BYTES, trim_whitespace=False)
+    context = Base64Field(required=False, allow_null=True)
+
+
+class SignItemIn(Strict):
+    data = Base64Field()
+    algorithm = serializers.CharField(required=False, allow_null=True, max_length=16)
+    padding = serializers.CharField(required=False, allow_null=True, max_length=16)
+    prehashed = StrictBooleanField(required=False)
+
+
+class SignIn(SignItemIn):
+    key_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class VerifyItemIn(SignItemIn):
+    signature = serializers.CharField(max_length=8192, trim_whitespace=False)
+
+
+class DataKeyIn(Strict):
+    context = Base64Field(required=False, allow_null=True)
+    plaintext = StrictBooleanField(required=False, default=True)
+
+
+class RewrapIn(DecryptItemIn):
+    pass
+
+
+class TokenCreateIn(Strict):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=60)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class BatchIn(Strict):
+    """{"batch": [...]}: the list's shape here; each item is parsed on its own (parse_batch)."""
+
+    batch = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+def parse_batch(items: list[Any], item: type[Strict]) -> list[Any]:
+    """Each item parsed alone: a bad item becomes its own error, in its place."""
+    from kms.api.errors import validation_message
+    from kms.services.crypto_ops import ItemError
+
+    out: list[Any] = []
+    for raw in items:
+        parsed = item(data=raw)
+        if parsed.is_valid():
+            out.append(dict(parsed.validated_data))
+        else:
+            out.append(ItemError("invalid_request", validation_message(parsed.errors)))
+    return out
+
+
+def batch_serializer(item: type[Strict]) -> type[Strict]:
+    """A schema-only shape of a batch of `item` (parsing goes through BatchIn + parse_batch)."""
+
+    class ItemBatchIn(Strict):
+        batch = serializers.ListField(child=item(), min_length=1, max_length=MAX_BATCH_ITEMS)
+
+    ItemBatchIn.__name__ = f"{item.__name__.removesuffix('In')}BatchIn"
+    return ItemBatchIn
+
+
+# --- outputs -------------------------------------------------------------------------
+
+
+def _ts(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone().strftime("%Y-%m-%dT%H:%M:%SZ") if value.utcoffset() is None else (
+        value.astimezone(tz=__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+
+def _duration(value: Any) -> str | None:
+    if value is None:
+        return None
+    from kms.services.rotation import format_duration
+
+    return format_duration(value)
+
+
+class VersionOut(serializers.Serializer):
+    version = serializers.IntegerField()
+    created_at = serializers.CharField()
+    status = serializers.CharField()
+    encrypt_count = serializers.IntegerField()
+    decrypt_count = serializers.IntegerField()
+    sign_count = serializers.IntegerField()
+    verify_count = serializers.IntegerField()
+
+
+def version_data(key: Key, kv: KeyVersion) -> dict[str, Any]:
+    return {
+        "version": kv.version,
+        "created_at": _ts(kv.created_at),
+        "status": kv.status_in(key),
+        "encrypt_count": kv.encrypt_count,
+        "decrypt_count": kv.decrypt_count,
+        "sign_count": kv.sign_count,
+        "verify_count": kv.verify_count,
+    }
+
+
+class KeySummaryOut(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    current_version = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.CharField()
+    last_rotated_at = serializers.CharField(allow_null=True)
+    next_rotation_at = serializers.CharField(allow_null=True)
+    rotation_overdue = serializers.BooleanField()
+
+
+def key_summary_data(key: Key, now: Any = None) -> dict[str, Any]:
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return {
+        "name": key.name,
+        "type": key.key_type,
+        "current_version": key.current_version,
+        "status": key.state,
+        "created_at": _ts(key.created_at),
+        "last_rotated_at": _ts(key.last_rotated_at),
+        "next_rotation_at": _ts(key.next_rotation_at),
+        "rotation_overdue": bool(
+            key.state == "active" and key.next_rotation_at is not None and key.next_rotation_at <= now
+        ),
+    }
+
+
+class KeyInfoOut(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    current_version = serializers.IntegerField()
+    versions = VersionOut(many=True)
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    status = serializers.CharField()
+    description = serializers.CharField()
+    exportable = serializers.BooleanField()
+    allow_deletion = serializers.BooleanField()
+    min_encryption_version = serializers.IntegerField()
+    min_decryption_version = serializers.IntegerField()
+    approvals_required = serializers.IntegerField()
+    rotation_period = serializers.CharField(allow_null=True)
+    next_rotation_at = serializers.CharField(allow_null=True)
+    last_rotated_at = serializers.CharField(allow_null=True)
+    max_signatures_per_version = serializers.IntegerField(allow_null=True)
+    deleted_at = serializers.CharField(allow_null=True)
+    purge_after = serializers.CharField(allow_null=True)
+
+
+def key_info_data(key: Key) -> dict[str, Any]:
+    versions = getattr(key, "version_list", None) or list(key.versions.order_by("version"))
+    return {
+        "name": key.name,
+        "type": key.key_type,
+        "current_version": key.current_version,
+        "versions": [version_data(key, kv) for kv in versions],
+        "created_at": _ts(key.created_at),
+        "updated_at": _ts(key.updated_at),
+        "status": key.state,
+        "description": key.description,
+        "exportable": key.exportable,
+        "allow_deletion": key.allow_deletion,
+        "min_encryption_version": key.min_encryption_version,
+        "min_decryption_version": key.min_decryption_version,
+        "approvals_required": key.approvals_required,
+        "rotation_period": _duration(key.rotation_period),
+        "next_rotation_at": _ts(key.next_rotation_at),
+        "last_rotated_at": _ts(key.last_rotated_at),
+        "max_signatures_per_version": key.max_signatures_per_version,
+        "deleted_at": _ts(key.deleted_at),
+        "purge_after": _ts(key.purge_after),
+    }
+
+
+class TokenOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    created_at = serializers.CharField()
+    expires_at = serializers.CharField(allow_null=True)
+    last_used_at = serializers.CharField(allow_null=True)
+    revoked_at = serializers.CharField(allow_null=True)
+
+
+def token_data(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": _ts(token.created_at),
+        "expires_at": _ts(token.expires_at),
+        "last_used_at": _ts(token.last_used_at),
+        "revoked_at": _ts(token.revoked_at),
+    }
+
+
+class ApprovalRequestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    action = serializers.CharField()
+    parameters = serializers.DictField()
+    status = serializers.CharField()
+    requester = serializers.CharField()
+    required = serializers.IntegerField()
+    approvals = serializers.ListField(child=serializers.CharField())
+    rejected_by = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+    expires_at = serializers.CharField()
+    decided_at = serializers.CharField(allow_null=True)
+    result = serializers.DictField()
+
+
+def approval_request_data(req: ApprovalRequest) -> dict[str, Any]:
+    decisions = list(req.approvals.select_related("approver").order_by("at"))
+    rejected = [d.approver.get_username() for d in decisions if d.decision == "reject"]
+    return {
+        "id": req.pk,
+        "key": req.key.name,
+        "action": req.action,
+        "parameters": req.parameters,
+        "status": req.status,
+        "requester": req.requester.get_username(),
+        "required": req.required,
+        "approvals": [d.approver.get_username() for d in decisions if d.decision == "approve"],
+        "rejected_by": rejected[0] if rejected else None,
+        "created_at": _ts(req.created_at),
+        "expires_at": _ts(req.expires_at),
+        "decided_at": _ts(req.decided_at),
+        "result": req.result,
+    }
+
+
+# --- small outputs (documented in the schema; rendered from plain dicts) -------------
+
+
+class ErrorBody(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorBody()
+
+
+class ApprovalPendingOut(serializers.Serializer):
+    approval_request = ApprovalRequestOut()
+
+
+class RotateOut(serializers.Serializer):
+    name = serializers.CharField()
+    new_version = serializers.IntegerField()
+
+
+class VersionStatusOut(serializers.Serializer):
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class PublicKeyOut(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    public_key = serializers.CharField()
+
+
+class ExportedVersion(serializers.Serializer):
+    version = serializers.IntegerField()
+    material = serializers.CharField()
+
+
+class ExportOut(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    versions = ExportedVersion(many=True)
+
+
+class ItemErrorOut(serializers.Serializer):
+    error = ErrorBody()
+
+
+class CiphertextOut(serializers.Serializer):
+    ciphertext = serializers.CharField()
+    key_version = serializers.IntegerField()
+
+
+class PlaintextOut(serializers.Serializer):
+    plaintext = serializers.CharField(help_text="base64")
+
+
+class SignatureOut(serializers.Serializer):
+    signature = serializers.CharField()
+    key_version = serializers.IntegerField()
+
+
+class VerifyOut(serializers.Serializer):
+    valid = serializers.BooleanField()
+
+
+class DataKeyOut(serializers.Serializer):
+    plaintext = serializers.CharField(allow_null=True, help_text="base64; null unless asked")
+    ciphertext = serializers.CharField()
+    key_version = serializers.IntegerField()
+
+
+class TokenCreatedOut(serializers.Serializer):
+    token = serializers.CharField()
+    id = serializers.IntegerField()
+    prefix = serializers.CharField()
+    expires_at = serializers.CharField(allow_null=True)

@@ -1,0 +1,54 @@
+"""Reads for display: which keys an actor may see, filtered and paginated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kms import access
+from kms.crypto import KEY_TYPES
+from kms.exceptions import InvalidRequest
+from kms.models import Key, KeyState
+from kms.services.actor import Actor
+from kms.services.operation import operation
+
+MAX_PAGE = 1000
+STATUSES = {KeyState.ACTIVE, KeyState.DISABLED, KeyState.DELETED}
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    keys: list[Key]
+    next_after: str | None  # the last name of this page, when there may be more
+
+
+def keys_list(
+    *,
+    actor: Actor,
+    key_type: str | None = None,
+    status: str | None = None,
+    name_prefix: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> KeyPage:
+    """Keys the actor may view, in name order, `limit` at a time after the name `after`."""
+    with operation(actor, "list") as op:
+        if key_type is not None and key_type not in KEY_TYPES:
+            raise InvalidRequest(f"type must be one of: {', '.join(KEY_TYPES)}")
+        if status is not None and status not in STATUSES:
+            raise InvalidRequest("status must be one of: active, disabled, deleted")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest(f"limit must be from 1 to {MAX_PAGE}")
+        keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
+        if key_type:
+            keys = keys.filter(key_type=key_type)
+        if status:
+            keys = keys.filter(state=status)
+        if name_prefix:
+            keys = keys.filter(name__startswith=name_prefix)
+        if after:
+            keys = keys.filter(name__gt=after)
+        page = list(keys.order_by("name")[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        op.success(details={"returned": len(page)})
+        return KeyPage(page, page[-1].name if more else None)
