@@ -216,6 +216,7 @@ class ApiToken(models.Model):
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending"
+    APPROVED = "approved"  # quorum reached; the requester may now perform it once (export)
     EXECUTED = "executed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from kms.api import views_auth, views_crypto, views_keys
+from kms.api import views_access, views_auth, views_crypto, views_keys
 
 app_name = "api"
 
@@ -28,6 +28,12 @@ urlpatterns = [
     path("kms/verify/<str:name>", views_crypto.VerifyView.as_view(), name="verify"),
     path("kms/datakey/<str:name>", views_crypto.DataKeyView.as_view(), name="datakey"),
     path("kms/rewrap/<str:name>", views_crypto.RewrapView.as_view(), name="rewrap"),
+    path("kms/keys/<str:name>/grants", views_access.GrantsView.as_view(), name="grants"),
+    path("kms/approvals", views_access.ApprovalListView.as_view(), name="approvals"),
+    path("kms/approvals/<int:request_id>", views_access.ApprovalView.as_view(), name="approval"),
+    path("kms/approvals/<int:request_id>/approve", views_access.ApproveView.as_view(), name="approve"),
+    path("kms/approvals/<int:request_id>/reject", views_access.RejectView.as_view(), name="reject"),
+    path("kms/approvals/<int:request_id>/cancel", views_access.CancelView.as_view(), name="cancel"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -90,7 +90,13 @@ def record(
     error_code: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction (or its own)."""
+    """Append one event to the chain, inside the caller's transaction (or its own).
+
+    An action run on behalf of an approved request names its requester and approvers.
+    """
+    approval = actor.extra.get("approval")
+    if approval:
+        details = {**(details or {}), "approval": approval}
     with transaction.atomic():
         head = _locked_head()
         event = AuditEvent(

@@ -27,6 +27,7 @@ from kms.exceptions import (
 )
 from kms.keyring import forget_cache, keyring, load_version
 from kms.models import Key, KeyState, KeyVersion
+from kms.services import approvals
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
 from kms.services.operation import Operation, operation
@@ -79,8 +80,8 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InvalidRequest(f"unknown setting(s): {', '.join(sorted(unknown))}")
     out = dict(values)
-    if "description" in out and (not isinstance(out["description"], str) or len(out["description"]) > 1000):
-        raise InvalidRequest("description must be text of at most 1000 characters")
+    if "description" in out and not _is_text(out["description"], 1000):
+        raise InvalidRequest("description must be text of at most 1000 characters, without NUL")
     for flag in ("exportable", "allow_deletion"):
         if flag in out and not isinstance(out[flag], bool):
             raise InvalidRequest(f"{flag} must be true or false")
@@ -101,6 +102,11 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise InvalidRequest("max_signatures_per_version must be a positive whole number")
     return out
+
+
+def _is_text(value: object, max_length: int) -> bool:
+    # NUL: PostgreSQL text refuses it, and no adapter should have let it through.
+    return isinstance(value, str) and len(value) <= max_length and "\x00" not in value
 
 
 def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key:
@@ -135,7 +141,10 @@ def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key
 
 
 def _audit_settings(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, timedelta) else v) for k, v in values.items()}
+    """Settings as JSON (durations as '90d'), for audit details and approval parameters."""
+    from kms.services.rotation import format_duration
+
+    return {k: (format_duration(v) if isinstance(v, timedelta) else v) for k, v in values.items()}
 
 
 def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion:
@@ -182,15 +191,13 @@ def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidRequest(f"unknown or read-only setting(s): {', '.join(sorted(unknown))}")
+        op.key = _check_update(key_for(actor, name, "manage"), changes)
+        if _is_sensitive_update(op.key, changes):
+            approvals.gate(actor=actor, key=op.key, action="update",
+                           parameters={"changes": _audit_settings(changes)})  # fmt: skip
         with transaction.atomic():
-            key = key_for(actor, name, "manage", lock=True)
+            key = _check_update(key_for(actor, name, "manage", lock=True), changes)
             op.key = key
-            rules.check_not_deleted(name=key.name, state=key.state)
-            creation_like = {k: v for k, v in changes.items() if k not in ("min_encryption_version", "min_decryption_version")}
-            _settings_values(key.key_type, creation_like)
-            _check_version_floors(key, changes)
-            if changes.get("exportable") is False and key.exportable:
-                raise InvalidRequest("exportable cannot be turned off: the material may already have left")
             before = {field: getattr(key, field) for field in changes}
             for field, value in changes.items():
                 setattr(key, field, value)
@@ -202,6 +209,26 @@ def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
                 details={"before": _audit_settings(before), "after": _audit_settings(changes)},
             )
         return key
+
+
+def _check_update(key: Key, changes: dict[str, Any]) -> Key:
+    rules.check_not_deleted(name=key.name, state=key.state)
+    creation_like = {k: v for k, v in changes.items() if k not in ("min_encryption_version", "min_decryption_version")}
+    _settings_values(key.key_type, creation_like)
+    _check_version_floors(key, changes)
+    if changes.get("exportable") is False and key.exportable:
+        raise InvalidRequest("exportable cannot be turned off: the material may already have left")
+    return key
+
+
+def _is_sensitive_update(key: Key, changes: dict[str, Any]) -> bool:
+    """The settings changes that need approvers when the key requires them (DESIGN, Approvals)."""
+    return (
+        (changes.get("exportable") is True and not key.exportable)
+        or (changes.get("allow_deletion") is True and not key.allow_deletion)
+        or changes.get("min_decryption_version", 0) > key.min_decryption_version
+        or changes.get("approvals_required", key.approvals_required) < key.approvals_required
+    )
 
 
 def _check_version_floors(key: Key, changes: dict[str, Any]) -> None:
@@ -220,6 +247,9 @@ def _check_version_floors(key: Key, changes: dict[str, Any]) -> None:
 
 def _set_state(actor: Actor, name: str, action: str, permission: str, allowed_from: set[str], to: str) -> Key:
     with operation(actor, action, key_name=name) as op:
+        if action == "disable":
+            op.key = _state_allows(key_for(actor, name, permission), action, allowed_from)
+            approvals.gate(actor=actor, key=op.key, action=action, parameters={})
         with transaction.atomic():
             key = key_for(actor, name, permission, lock=True)
             op.key = key
@@ -229,6 +259,12 @@ def _set_state(actor: Actor, name: str, action: str, permission: str, allowed_fr
             key.save(update_fields=["state", "updated_at"])
             op.success(key=key)
         return key
+
+
+def _state_allows(key: Key, action: str, allowed_from: set[str]) -> Key:
+    if key.state not in allowed_from:
+        raise KeyDisabled(f"key '{key.name}' is {key.state}; cannot {action} it")
+    return key
 
 
 def key_disable(*, actor: Actor, name: str) -> Key:
@@ -242,19 +278,25 @@ def key_enable(*, actor: Actor, name: str) -> Key:
 def key_delete(*, actor: Actor, name: str) -> Key:
     """Soft delete: the key does nothing until restored; purged after the recovery window."""
     with operation(actor, "delete", key_name=name) as op:
+        op.key = _deletable(key_for(actor, name, "delete"))
+        approvals.gate(actor=actor, key=op.key, action="delete", parameters={})
         with transaction.atomic():
-            key = key_for(actor, name, "delete", lock=True)
+            key = _deletable(key_for(actor, name, "delete", lock=True))
             op.key = key
-            if not key.allow_deletion:
-                raise DeletionDisabled(f"key '{key.name}' was created with allow_deletion false")
-            if key.state == KeyState.DELETED:
-                raise KeyDisabled(f"key '{key.name}' is already deleted")
             now = timezone.now()
             key.state, key.deleted_at = KeyState.DELETED, now
             key.purge_after = now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)
             key.save(update_fields=["state", "deleted_at", "purge_after", "updated_at"])
             op.success(key=key, details={"purge_after": key.purge_after.isoformat()})
         return key
+
+
+def _deletable(key: Key) -> Key:
+    if not key.allow_deletion:
+        raise DeletionDisabled(f"key '{key.name}' was created with allow_deletion false")
+    if key.state == KeyState.DELETED:
+        raise KeyDisabled(f"key '{key.name}' is already deleted")
+    return key
 
 
 def key_restore(*, actor: Actor, name: str) -> Key:
@@ -273,6 +315,10 @@ def key_restore(*, actor: Actor, name: str) -> Key:
 def key_purge(*, actor: Actor, name: str) -> Key:
     """Wipe a deleted key's material for good; its row stays as a tombstone."""
     with operation(actor, "purge", key_name=name) as op:
+        op.key = key_for(actor, name, "delete")
+        if op.key.state != KeyState.DELETED:
+            raise InvalidRequest(f"key '{op.key.name}' must be deleted before it is purged")
+        approvals.gate(actor=actor, key=op.key, action="purge", parameters={})
         with transaction.atomic():
             key = key_for(actor, name, "delete", lock=True)
             op.key = key
@@ -342,6 +388,9 @@ def keys_purge_due(*, actor: Actor, now: datetime | None = None) -> list[str]:
 
 def _version_change(actor: Actor, name: str, version: int, action: str) -> KeyVersion:
     with operation(actor, action, key_name=name) as op:
+        if action == "destroy_version":  # trimming is sensitive: under approvals when required
+            op.key, op.key_version = key_for(actor, name, "manage"), version
+            approvals.gate(actor=actor, key=op.key, action=action, parameters={"version": version})
         with transaction.atomic():
             key = key_for(actor, name, "manage", lock=True)
             op.key, op.key_version = key, version
@@ -404,6 +453,9 @@ def public_key_pem(*, actor: Actor, name: str, version: int | None = None) -> tu
     with operation(actor, "public_key", key_name=name) as op:
         key = key_for(actor, name, "view")
         op.key = key
+        # Handing out the public key invites new ciphertexts and trusts signatures:
+        # a disabled or deleted key does nothing at all.
+        rules.check_key_usable(name=key.name, state=key.state)
         if not get_key_type(key.key_type).asymmetric:
             from kms.exceptions import OperationNotAllowed
 
@@ -424,6 +476,7 @@ def key_export(*, actor: Actor, name: str) -> dict[str, Any]:
         rules.check_key_usable(name=key.name, state=key.state)
         if not key.exportable:
             raise ExportDisabled(f"key '{key.name}' is not exportable")
+        approvals.gate(actor=actor, key=key, action="export", parameters={})
         out = []
         for kv in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
             loaded = load_version(

@@ -1,0 +1,46 @@
+"""The sensitive actions an approval request can hold, and how each is performed.
+
+One table: the name stored in `ApprovalRequest.action`, and the service call that
+performs it with the stored parameters. The actor carries the approval context,
+so the service's approval gate lets it through and its audit event names the
+requester and the approvers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kms.models import ApprovalRequest
+from kms.services.actor import Actor
+
+
+def _update(actor: Actor, name: str, params: dict[str, Any]) -> Any:
+    from kms.services.keys import key_update
+    from kms.services.rotation import parse_duration
+
+    changes = dict(params["changes"])
+    if changes.get("rotation_period") is not None:
+        changes["rotation_period"] = parse_duration(changes["rotation_period"])
+    return key_update(actor=actor, name=name, changes=changes)
+
+
+def _table() -> dict[str, Callable[[Actor, str, dict[str, Any]], Any]]:
+    from kms.services import grants, keys
+
+    return {
+        "delete": lambda a, n, p: keys.key_delete(actor=a, name=n),
+        "purge": lambda a, n, p: keys.key_purge(actor=a, name=n),
+        "disable": lambda a, n, p: keys.key_disable(actor=a, name=n),
+        "update": _update,
+        "destroy_version": lambda a, n, p: keys.version_destroy(actor=a, name=n, version=p["version"]),
+        "grant_add": lambda a, n, p: grants.grant_add(actor=a, name=n, **p),
+        "grant_remove": lambda a, n, p: grants.grant_remove(actor=a, name=n, **p),
+    }
+
+
+ACTIONS = frozenset(["delete", "purge", "disable", "update", "destroy_version", "grant_add", "grant_remove", "export"])
+
+
+def perform(actor: Actor, request: ApprovalRequest) -> Any:
+    return _table()[request.action](actor, request.key.name, request.parameters)
