@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from kms.crypto.errors import InvalidKeyMaterial
 from kms.crypto.loaded import LoadedKey, require_bytes
 from kms.crypto.operations import SIGN, VERIFY
-from kms.crypto.pkcs8 import load_private_key, private_pem, public_pem, to_pkcs8_der
+from kms.crypto.pkcs8 import (
+    load_private_key,
+    material_problem,
+    private_pem,
+    public_pem,
+    to_pkcs8_der,
+)
 from kms.crypto.signparams import resolve_hash, resolve_padding, signing_algorithm
 
 if TYPE_CHECKING:
@@ -40,9 +46,9 @@ class EcdsaKey(LoadedKey):
         trusted: bool = False,  # uniform loader signature; EC checks are cheap
     ) -> None:
         super().__init__(key_type)
-        private = load_private_key(key_type, material, ec.EllipticCurvePrivateKey)
-        if private.curve.name != curve.name:
-            raise InvalidKeyMaterial(f"{key_type.name} material must be a {curve.name} key")
+        private = load_private_key(key_type, material)
+        if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != curve.name:
+            raise InvalidKeyMaterial(material_problem(key_type, f"expected a {curve.name} key"))
         self._private = private
         self._public = private.public_key()
         self._public_pem = public_pem(private)

@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidSignature as BadSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kms.crypto.errors import InvalidRequest
+from kms.crypto.errors import InvalidKeyMaterial, InvalidRequest
 from kms.crypto.loaded import LoadedKey, require_bytes
 from kms.crypto.operations import SIGN, VERIFY
-from kms.crypto.pkcs8 import load_private_key, private_pem, public_pem, to_pkcs8_der
+from kms.crypto.pkcs8 import (
+    load_private_key,
+    material_problem,
+    private_pem,
+    public_pem,
+    to_pkcs8_der,
+)
 from kms.crypto.signparams import resolve_hash, resolve_padding
 
 if TYPE_CHECKING:
@@ -35,7 +41,9 @@ class Ed25519Key(LoadedKey):
         trusted: bool = False,  # uniform loader signature; nothing to skip
     ) -> None:
         super().__init__(key_type)
-        private = load_private_key(key_type, material, ed25519.Ed25519PrivateKey)
+        private = load_private_key(key_type, material)
+        if not isinstance(private, ed25519.Ed25519PrivateKey):
+            raise InvalidKeyMaterial(material_problem(key_type))
         self._private = private
         self._public = private.public_key()
         self._public_pem = public_pem(private)

@@ -24,7 +24,13 @@ from kms.crypto.errors import (
 )
 from kms.crypto.loaded import LoadedKey, require_bytes
 from kms.crypto.operations import DECRYPT, ENCRYPT, SIGN, VERIFY
-from kms.crypto.pkcs8 import load_private_key, private_pem, public_pem, to_pkcs8_der
+from kms.crypto.pkcs8 import (
+    load_private_key,
+    material_problem,
+    private_pem,
+    public_pem,
+    to_pkcs8_der,
+)
 from kms.crypto.signparams import HASHES, resolve_hash, resolve_padding, signing_algorithm
 
 if TYPE_CHECKING:
@@ -37,12 +43,19 @@ _OAEP = asym_padding.OAEP(
 )
 _OAEP_OVERHEAD = 2 * _OAEP_HASH.digest_size + 2
 
-_SIGN_PADDINGS: dict[tuple[str, str], asym_padding.AsymmetricPadding] = {}
-for _name, _algorithm in HASHES.items():
-    _SIGN_PADDINGS["pss", _name] = asym_padding.PSS(
-        mgf=asym_padding.MGF1(_algorithm), salt_length=_algorithm.digest_size
-    )
-    _SIGN_PADDINGS["pkcs1v15", _name] = asym_padding.PKCS1v15()
+
+def _sign_padding(name: str, algorithm: hashes.HashAlgorithm) -> asym_padding.AsymmetricPadding:
+    if name == "pkcs1v15":
+        return asym_padding.PKCS1v15()
+    return asym_padding.PSS(mgf=asym_padding.MGF1(algorithm), salt_length=algorithm.digest_size)
+
+
+# Built once: (padding name, hash name) -> padding object, shared by every key.
+_SIGN_PADDINGS = {
+    (pad, name): _sign_padding(pad, algorithm)
+    for name, algorithm in HASHES.items()
+    for pad in ("pss", "pkcs1v15")
+}
 
 
 def generate(bits: int) -> bytes:
@@ -64,9 +77,9 @@ class RsaKey(LoadedKey):
         self, key_type: KeyType, material: bytes, *, bits: int, trusted: bool = False
     ) -> None:
         super().__init__(key_type)
-        private = load_private_key(key_type, material, rsa.RSAPrivateKey, trusted=trusted)
-        if private.key_size != bits:
-            raise InvalidKeyMaterial(f"{key_type.name} material must be a {bits}-bit RSA key")
+        private = load_private_key(key_type, material, trusted=trusted)
+        if not isinstance(private, rsa.RSAPrivateKey) or private.key_size != bits:
+            raise InvalidKeyMaterial(material_problem(key_type, f"expected a {bits}-bit RSA key"))
         self._private = private
         self._public = private.public_key()
         self._public_pem = public_pem(private)

@@ -62,8 +62,10 @@ class MasterKey:
             key = base64.b64decode(text.encode("ascii"), validate=True)
         except (UnicodeEncodeError, binascii.Error, ValueError):
             raise MasterKeyError(f"master key is not valid base64; expected {expected}") from None
-        if len(key) != MASTER_KEY_LENGTH or base64.b64encode(key).decode("ascii") != text:
+        if len(key) != MASTER_KEY_LENGTH:
             raise MasterKeyError(f"master key decodes to {len(key)} bytes; expected {expected}")
+        if base64.b64encode(key).decode("ascii") != text:
+            raise MasterKeyError(f"master key is not canonical base64; expected {expected}")
         return cls(key)
 
     @staticmethod

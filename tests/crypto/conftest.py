@@ -11,10 +11,17 @@ import pytest
 from kms.crypto import KEY_TYPES, LoadedKey, get_key_type
 
 
+# tests/conftest.py has autouse fixtures for the Django side (they import the services
+# and need pytest-django). The crypto core is tested without Django installed, so these
+# same-named no-ops shadow them for the tests in this folder.
 @pytest.fixture(autouse=True)
 def _fast_rsa_generation() -> None:
-    """Shadow tests/conftest.py's autouse fixture of the same name, which pools RSA keys for
-    the services and imports Django: the crypto core is tested without Django installed."""
+    """No-op here: see the comment above."""
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing() -> None:
+    """No-op here: see the comment above."""
 
 
 @pytest.fixture(scope="session")

@@ -167,12 +167,8 @@ def test_a_truncated_or_extended_blob_is_refused(keys: dict[str, LoadedKey]) -> 
             keys["aes256"].decrypt(changed)
 
 
-def _decrypt_elsewhere(
-    keys: dict[str, LoadedKey], other: LoadedKey | None, uid: bytes, version: int, context: object
-) -> None:
-    key = keys["aes256"]
-    blob = key.encrypt(b"secret", aad_prefix=aes_aad_prefix(UID, 3), context=b"tenant=a")
-    (other or key).decrypt(blob, aad_prefix=aes_aad_prefix(uid, version), context=context)
+def _sealed_under_uid_version_3_context_a(key: LoadedKey) -> bytes:
+    return key.encrypt(b"secret", aad_prefix=aes_aad_prefix(UID, 3), context=b"tenant=a")
 
 
 @pytest.mark.parametrize(
@@ -199,16 +195,18 @@ def _decrypt_elsewhere(
 def test_a_ciphertext_cannot_be_replayed_under_another_key_version_or_context(
     keys: dict[str, LoadedKey], uid: bytes, version: int, context: bytes | None
 ) -> None:
+    blob = _sealed_under_uid_version_3_context_a(keys["aes256"])
     with pytest.raises(InvalidCiphertext) as caught:
-        _decrypt_elsewhere(keys, None, uid, version, context)
+        keys["aes256"].decrypt(blob, aad_prefix=aes_aad_prefix(uid, version), context=context)
     assert str(caught.value) == DECRYPT_FAILED
 
 
 def test_a_ciphertext_does_not_decrypt_under_another_aes_key(
     keys: dict[str, LoadedKey], other_keys: dict[str, LoadedKey]
 ) -> None:
+    blob = _sealed_under_uid_version_3_context_a(keys["aes256"])
     with pytest.raises(InvalidCiphertext) as caught:
-        _decrypt_elsewhere(keys, other_keys["aes256"], UID, 3, b"tenant=a")
+        other_keys["aes256"].decrypt(blob, aad_prefix=aes_aad_prefix(UID, 3), context=b"tenant=a")
     assert str(caught.value) == DECRYPT_FAILED
 
 
