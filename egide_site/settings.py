@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -108,11 +109,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "guardian",
+    "axes",  # login brute-force lockout (kms/security.py)
     "kms",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kms.middleware.SecurityHeadersMiddleware",  # CSP and no-store, on every answer
     "kms.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +124,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into kms.security.lockout_response
 ]
 
 ROOT_URLCONF = "egide_site.urls"
@@ -142,6 +146,7 @@ TEMPLATES = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    "kms.security.LoginLockoutBackend",  # first: a locked-out login is refused before the password
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -160,7 +165,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Only if present: a checkout without its own assets must still pass `check --deploy` (W004).
+STATICFILES_DIRS = [path for path in [BASE_DIR / "static"] if path.is_dir()]
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -188,13 +194,30 @@ if not EGIDE_HTTPS and not DEV:
 elif not SECURE_SSL_REDIRECT and not DEV:
     SILENCED_SYSTEM_CHECKS += ["security.W008"]  # the proxy redirects http to https
 
+# --- login brute force (django-axes, glued in kms/security.py; docs/security.md) ---
+# Failures are counted per (username, client address) in the database, so every node
+# shares them; past the limit that pair is refused for the cool-off, right password or not.
+AXES_FAILURE_LIMIT = env.integer("EGIDE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("EGIDE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "kms.security.client_address"  # REMOTE_ADDR, never X-Forwarded-For
+AXES_LOCKOUT_CALLABLE = "kms.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True  # a successful page/admin login clears that pair's count
+AXES_DISABLE_ACCESS_LOG = True  # successes and failures are already in Egide's audit trail
+AXES_VERBOSE = False
+
 # --- Egide behaviour ---
-EGIDE_DELETION_WINDOW_DAYS = env.integer("EGIDE_DELETION_WINDOW_DAYS", 30, minimum=1)
-EGIDE_APPROVALS_REQUIRED_DEFAULT = env.integer("EGIDE_APPROVALS_REQUIRED_DEFAULT", 0, minimum=0)
-EGIDE_APPROVAL_TTL_HOURS = env.integer("EGIDE_APPROVAL_TTL_HOURS", 24, minimum=1)
+# Upper bounds: past them a date overflows (a 500 on every delete) or nothing can be approved.
+EGIDE_DELETION_WINDOW_DAYS = env.integer("EGIDE_DELETION_WINDOW_DAYS", 30, minimum=1, maximum=3650)
+EGIDE_APPROVALS_REQUIRED_DEFAULT = env.integer(
+    "EGIDE_APPROVALS_REQUIRED_DEFAULT", 0, minimum=0, maximum=10  # keys.MAX_APPROVALS
+)
+EGIDE_APPROVAL_TTL_HOURS = env.integer("EGIDE_APPROVAL_TTL_HOURS", 24, minimum=1, maximum=24 * 366)
 # NIST SP 800-38D: at most 2^32 encryptions under one key with random 96-bit nonces.
 # A version is rotated once it reaches this share of the limit (default 2^30, a quarter).
-EGIDE_AES_MAX_ENCRYPTIONS = env.integer("EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1)
+EGIDE_AES_MAX_ENCRYPTIONS = env.integer(
+    "EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1, maximum=2**32
+)
 EGIDE_KEY_CACHE_SIZE = env.integer("EGIDE_KEY_CACHE_SIZE", 4096, minimum=0)
 
 LOGGING = {
@@ -230,3 +253,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- data plane (kms/dataplane): see docs/dataplane.md ---
+# How stale cached token/key/grant state may be, at most (0 = strict: checked every request).
+# On PostgreSQL a NOTIFY also drops the caches at once, well inside this window.
+EGIDE_STATE_WINDOW_MS = env.integer("EGIDE_STATE_WINDOW_MS", 250, minimum=0)
+if EGIDE_STATE_WINDOW_MS > 1000:
+    raise ImproperlyConfigured("EGIDE_STATE_WINDOW_MS is at most 1000 (a revocation must bite within 1 s)")
+# Where data-plane audit events go first: "spool" (a per-node append-only file, written before
+# the answer, shipped into the chained audit table) or "table" (the chained row, per request).
+EGIDE_AUDIT_SINK = env.text("EGIDE_AUDIT_SINK", "spool")
+if EGIDE_AUDIT_SINK not in ("spool", "table"):
+    raise ImproperlyConfigured("EGIDE_AUDIT_SINK must be 'spool' or 'table'")
+EGIDE_AUDIT_SPOOL_DIR = Path(env.text("EGIDE_AUDIT_SPOOL_DIR") or VAR_DIR / "audit-spool")
+EGIDE_AUDIT_SHIP_INTERVAL_MS = env.integer("EGIDE_AUDIT_SHIP_INTERVAL_MS", 500, minimum=10)
+# fsync the spool before answering (power-loss durable; slower). Default: written with write(2)
+# before the answer (survives a killed process), fsynced by the shipper on each pass.
+EGIDE_AUDIT_FSYNC = env.boolean("EGIDE_AUDIT_FSYNC", False)

@@ -12,3 +12,7 @@ class KmsConfig(AppConfig):
 
         # After auth's own handler has created the permissions (it is registered first).
         post_migrate.connect(on_post_migrate, dispatch_uid="kms-roles")
+
+        from kms.dataplane import generation
+
+        generation.connect()

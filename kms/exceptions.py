@@ -75,6 +75,12 @@ class PayloadTooLarge(KmsError):
     code = "payload_too_large"
 
 
+class LockedOut(KmsError):
+    """Too many failed logins for this username from this address (kms.security)."""
+
+    code = "locked_out"
+
+
 class ApprovalNotFound(KmsError):
     code = "approval_not_found"
 
@@ -108,6 +114,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "export_disabled": 403,
     "key_not_found": 404,
     "approval_not_found": 404,
+    "token_not_found": 404,
     "key_exists": 409,
     "key_disabled": 409,
     "key_deleted": 409,
@@ -115,6 +122,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "deletion_disabled": 409,
     "conflict": 409,
     "payload_too_large": 413,
+    "locked_out": 429,
     "throttled": 429,
     "master_key_error": 500,
     "unavailable": 503,

@@ -258,3 +258,29 @@ class Approval(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "approver"], name="one_decision_per_approver"),
         ]
+
+
+class StateGeneration(models.Model):
+    """A counter bumped in the transaction of every change the data plane caches.
+
+    Data-plane processes cache token, key, version and grant state and drop it all
+    when this number moves (kms/dataplane/state.py). One row, id 1.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    n = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+
+class AuditSpoolOffset(models.Model):
+    """How far each node's audit spool file has been shipped into the audit table."""
+
+    name = models.CharField(max_length=255, unique=True)
+    offset = models.PositiveBigIntegerField(default=0)
+    shipped_events = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        default_permissions = ()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from kms.crypto.errors import InvalidCiphertext, InvalidSignature
 from kms.exceptions import InvalidRequest, KeyDisabled, VersionNotUsable
-from kms.crypto.errors import InvalidCiphertext
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# \Z, not $: "$" also matches before a final newline, letting "name\n" through.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 NAME_RULE = "1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
 NIST_GCM_RANDOM_NONCE_LIMIT = 2**32  # SP 800-38D 8.3: invocations per key with random IVs
 
@@ -83,7 +84,9 @@ def check_version_for_use(*, name: str, version: int, status: str | None, purpos
     `status` None means the key has no such version: the token was not made here.
     """
     if status is None:
-        if purpose in ("decrypt", "verify"):
+        if purpose == "verify":
+            raise InvalidSignature(f"key '{name}' has no version {version}")
+        if purpose == "decrypt":
             raise InvalidCiphertext(f"key '{name}' has no version {version}")
         raise InvalidRequest(f"key '{name}' has no version {version}")
     if status in ("active", "decrypt-only"):

@@ -43,6 +43,10 @@ def pytest(label: str, database_url: str, marker: str, extra: list[str]) -> int:
         EGIDE_MASTER_KEY=TEST_MASTER_KEY,
         EGIDE_VAR_DIR=var_dir,
         EGIDE_TEST_DB_LABEL=label,
+        # Tests see every change at once (no cache window) and audit rows synchronously;
+        # the spool and the window have their own tests (tests/dataplane).
+        EGIDE_STATE_WINDOW_MS="0",
+        EGIDE_AUDIT_SINK="table",
     )
     workers = os.environ.get("EGIDE_TEST_WORKERS", "2")
     cmd = [sys.executable, "-m", "pytest", "-m", marker, "-n", workers, "--dist", "loadfile", *extra]

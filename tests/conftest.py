@@ -24,6 +24,17 @@ _TURN: dict[str, itertools.count] = {}
 
 
 @pytest.fixture(autouse=True)
+def _fresh_data_plane_state():
+    # Each test's database is rolled back; the data plane's per-process caches must not
+    # outlive it (in production the generation only moves forward).
+    from kms.dataplane.state import CACHE
+
+    CACHE.clear()
+    yield
+    CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's 1M iterations cost ~0.5 s per user; hashing strength is not under test here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

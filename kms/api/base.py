@@ -6,14 +6,16 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import parsers, permissions, throttling
+from rest_framework.exceptions import ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import json
 from rest_framework.views import APIView
 
 from kms.api.auth import BearerTokenAuthentication, SessionAuthentication, actor_for
 from kms.api.serializers import MAX_BODY_BYTES, RAW_MAX_BYTES
-from kms.exceptions import PayloadTooLarge
+from kms.exceptions import InvalidRequest, PayloadTooLarge
 from kms.services.actor import Actor
 
 
@@ -26,12 +28,29 @@ def _check_length(request: Any, limit: int) -> None:
         raise PayloadTooLarge(f"request body is {length} bytes; the limit is {limit}")
 
 
-class LimitedJSONParser(parsers.JSONParser):
-    """JSON, refused before parsing when over the body limit (413)."""
+class LimitedJSONParser(parsers.BaseParser):
+    """JSON, refused before reading when over the body limit (413).
+
+    Not a JSONParser subclass on purpose: DRF hands those `request.body`, which Django
+    refuses past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) with an HTML 400 before any limit of
+    ours is checked. This one reads the stream itself, at most MAX_BODY_BYTES + 1 bytes.
+    """
+
+    media_type = "application/json"
+    renderer_class = JSONRenderer
 
     def parse(self, stream, media_type=None, parser_context=None):  # noqa: ANN001, ANN201
         _check_length(parser_context["request"], MAX_BODY_BYTES)
-        return super().parse(stream, media_type, parser_context)
+        body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body is over the limit of {MAX_BODY_BYTES} bytes")
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(body.decode(encoding), parse_constant=json.strict_constant)
+        except ValueError as exc:  # UnicodeDecodeError included
+            raise ParseError(f"JSON parse error - {exc}") from None
+        except RecursionError:  # "[[[[..." nested deeper than the interpreter's stack
+            raise ParseError("JSON parse error - nested too deeply") from None
 
 
 class RawBodyParser(parsers.BaseParser):
@@ -47,7 +66,15 @@ class RawBodyParser(parsers.BaseParser):
         return body
 
 
-class PerTokenThrottle(throttling.SimpleRateThrottle):
+class ConfiguredRateThrottle(throttling.SimpleRateThrottle):
+    """The rate is read from settings.EGIDE_THROTTLE_<SCOPE> when the throttle is made (per
+    request): DRF's own THROTTLE_RATES is a copy taken at import, blind to later changes."""
+
+    def get_rate(self) -> str | None:
+        return throttle_rates()[self.scope]
+
+
+class PerTokenThrottle(ConfiguredRateThrottle):
     """Requests per API token (or per session user)."""
 
     scope = "token"
@@ -60,7 +87,7 @@ class PerTokenThrottle(throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class PerAddressThrottle(throttling.SimpleRateThrottle):
+class PerAddressThrottle(ConfiguredRateThrottle):
     scope = "address"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
@@ -79,6 +106,16 @@ class ApiView(APIView):
     parser_classes = [LimitedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = [PerAddressThrottle, PerTokenThrottle]
+    # The query parameters a view reads; any other is refused, never ignored. None: the
+    # view checks them itself.
+    query_params: frozenset[str] | None = frozenset()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and throttles first
+        if self.query_params is not None:
+            unknown = sorted(set(request.query_params) - self.query_params)
+            if unknown:
+                raise InvalidRequest(f"unknown query parameter: {unknown[0]}")
 
     @property
     def actor(self) -> Actor:

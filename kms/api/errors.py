@@ -70,7 +70,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if status >= 500:
             log.error("server-side error %s: %s", code, error_message(exc))
             return error_response("unavailable", "the server cannot serve this request now", 503)
-        return error_response(code, error_message(exc), status)
+        retry = getattr(exc, "extra", {}).get("retry_after")  # e.g. locked_out
+        return error_response(code, error_message(exc), status, {"Retry-After": str(retry)} if retry else None)
     if isinstance(exc, drf.APIException):
         return _drf_error(exc)
     from django.db import DatabaseError

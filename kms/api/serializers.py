@@ -12,6 +12,8 @@ import base64
 import binascii
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kms.crypto import KEY_TYPES
@@ -21,22 +23,23 @@ MAX_ITEM_BYTES = 1024 * 1024  # one plaintext / data item, decoded
 MAX_BATCH_ITEMS = 1000
 MAX_BODY_BYTES = 4 * 1024 * 1024  # JSON body; raw sign/verify bodies: RAW_MAX_BYTES
 RAW_MAX_BYTES = 16 * 1024 * 1024
+HASH_NAMES = ("sha256", "sha384", "sha512")  # which a key type accepts: kms.crypto.keytypes
+PADDINGS = ("pss", "pkcs1v15")
 
 
-class Base64Field(serializers.CharField):
-    """Standard base64 with padding, strictly validated; yields bytes."""
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(serializers.Field):
+    """Standard base64 with padding, strictly validated; yields bytes ("" is b"").
+
+    Not a CharField: DRF's blank-string handling would turn "" into a str, not bytes.
+    """
 
     default_error_messages = {
         "invalid_base64": "must be standard base64 (A-Z a-z 0-9 + / with = padding)",
         "too_large": f"is larger than {MAX_ITEM_BYTES} bytes",
     }
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> bytes:  # type: ignore[override]
+    def to_internal_value(self, data: Any) -> bytes:
         if not isinstance(data, str):
             self.fail("invalid_base64")
         if len(data) > (MAX_ITEM_BYTES * 4) // 3 + 4:
@@ -45,9 +48,11 @@ class Base64Field(serializers.CharField):
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             self.fail("invalid_base64")
+        if len(raw) > MAX_ITEM_BYTES:
+            self.fail("too_large")
         return raw
 
-    def to_representation(self, value: bytes) -> str:  # type: ignore[override]
+    def to_representation(self, value: bytes) -> str:
         return base64.b64encode(value).decode()
 
 
@@ -69,7 +74,30 @@ class Strict(serializers.Serializer):
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({unknown[0]: ["unknown field"]})
+        for name, value in data.items():
+            _check_json_type(name, self.fields[name], value)
         return super().to_internal_value(data)
+
+
+def _check_json_type(name: str, field: serializers.Field, value: Any) -> None:
+    """No coercion: DRF would take 5 for a text field and "5" or 5.0 for a number."""
+    if value is None:
+        return
+    if isinstance(value, str) and not _is_utf8(value):
+        # A lone surrogate ("\ud800" in JSON) cannot be stored, rendered back or compared.
+        raise serializers.ValidationError({name: ["must be valid Unicode text"]})
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        raise serializers.ValidationError({name: ["must be a string"]})
+    if isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+        raise serializers.ValidationError({name: ["must be a whole number"]})
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class DurationText(serializers.CharField):
@@ -127,10 +155,20 @@ class DecryptItemIn(Strict):
     context = Base64Field(required=False, allow_null=True)
 
 
+@extend_schema_field({"type": "string", "enum": list(HASH_NAMES)})
+class HashName(serializers.CharField):
+    """Checked against the key's type by the crypto core, whose message lists what it takes."""
+
+
+@extend_schema_field({"type": "string", "enum": list(PADDINGS)})
+class PaddingName(serializers.CharField):
+    """RSA only; checked by the crypto core."""
+
+
 class SignItemIn(Strict):
     data = Base64Field()
-    algorithm = serializers.CharField(required=False, allow_null=True, max_length=16)
-    padding = serializers.CharField(required=False, allow_null=True, max_length=16)
+    algorithm = HashName(required=False, allow_null=True, max_length=16)
+    padding = PaddingName(required=False, allow_null=True, max_length=16)
     prehashed = StrictBooleanField(required=False)
 
 
@@ -154,7 +192,8 @@ class RewrapIn(DecryptItemIn):
 class TokenCreateIn(Strict):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)
-    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=60)
+    # The bound keeps timedelta(seconds=...) from overflowing; token_create says the real range.
+    expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=60, max_value=2**40)
     name = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
@@ -417,7 +456,7 @@ class CiphertextOut(serializers.Serializer):
 
 
 class PlaintextOut(serializers.Serializer):
-    plaintext = serializers.CharField(help_text="base64")
+    plaintext = Base64Field(help_text="base64")
 
 
 class SignatureOut(serializers.Serializer):
@@ -430,7 +469,7 @@ class VerifyOut(serializers.Serializer):
 
 
 class DataKeyOut(serializers.Serializer):
-    plaintext = serializers.CharField(allow_null=True, help_text="base64; null unless asked")
+    plaintext = Base64Field(allow_null=True, help_text="base64; null unless asked")
     ciphertext = serializers.CharField()
     key_version = serializers.IntegerField()
 

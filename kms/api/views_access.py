@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from kms.api import serializers as s
 from kms.api.base import ApiView
+from kms.api.schema import BODY_ERRORS
 from kms.api.views_keys import ERRORS, envelope
 from kms.exceptions import InvalidRequest
 from kms.models import ApprovalStatus
@@ -37,13 +38,13 @@ class GrantsView(ApiView):
         return self.ok(grants.grants_list(actor=self.actor, name=name))
 
     @extend_schema(operation_id="grants_add", request=GrantIn,
-                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantAddPending"), **ERRORS})  # fmt: skip
+                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantAddPending"), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         body = self.body(GrantIn)
         return self.ok(grants.grant_add(actor=self.actor, name=name, **body))
 
     @extend_schema(operation_id="grants_remove", request=GrantIn,
-                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantRemovePending"), **ERRORS})  # fmt: skip
+                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantRemovePending"), **BODY_ERRORS})  # fmt: skip
     def delete(self, request: Request, name: str) -> Response:
         body = self.body(GrantIn)
         return self.ok(grants.grant_remove(actor=self.actor, name=name, **body))
@@ -91,7 +92,7 @@ class ApprovalView(ApiView):
 
 def _decision_view(verb: str, service):  # noqa: ANN001, ANN202
     class DecisionView(ApiView):
-        @extend_schema(operation_id=f"approvals_{verb}", request=s.Empty, responses={200: APPROVAL_OUT, **ERRORS})
+        @extend_schema(operation_id=f"approvals_{verb}", request=s.Empty, responses={200: APPROVAL_OUT, **BODY_ERRORS})
         def post(self, request: Request, request_id: int) -> Response:
             self.body(s.Empty)
             decided = service(actor=self.actor, request_id=request_id)

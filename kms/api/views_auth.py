@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from kms.api import serializers as s
 from kms.api.auth import client_addr
 from kms.api.base import ApiView, LoginThrottle, PerAddressThrottle
-from kms.api.views_keys import ERRORS, envelope
-from kms.exceptions import Unauthenticated
+from kms.api.schema import LOGIN_ERRORS, REQUEST_ERRORS, error_response, envelope
+from kms.exceptions import LockedOut, Unauthenticated
+from kms.security import is_locked_out, lockout_message, retry_after_seconds
 from kms.services import audit
 from kms.services.actor import Actor
 from kms.services.tokens import token_create, token_revoke, tokens_of
@@ -39,17 +40,20 @@ class TokensView(ApiView):
         return super().get_authenticators()
 
     @extend_schema(operation_id="tokens_create", request=s.TokenCreateIn, auth=[],
-                   responses={201: envelope(s.TokenCreatedOut, "TokenCreated"), **ERRORS})  # fmt: skip
+                   responses={201: envelope(s.TokenCreatedOut, "TokenCreated"), **LOGIN_ERRORS})  # fmt: skip
     def post(self, request: Request) -> Response:
         body = self.body(s.TokenCreateIn)
         user = authenticate(request._request, username=body["username"], password=body["password"])
         actor = Actor(user=user, source="api", auth_method="password",
                       request_id=getattr(request._request, "request_id", ""), client_addr=client_addr(request))  # fmt: skip
         if user is None or not user.is_active:
+            locked = is_locked_out(request._request)  # django-axes refused this (username, address)
             audit.record(Actor(user=None, source="api", auth_method="password", request_id=actor.request_id,
                                client_addr=actor.client_addr),
-                         "login", outcome="denied", error_code="unauthenticated",
+                         "login", outcome="denied", error_code="locked_out" if locked else "unauthenticated",
                          details={"username": body["username"][:150]})  # fmt: skip
+            if locked:
+                raise LockedOut(lockout_message(), retry_after=retry_after_seconds())
             raise Unauthenticated("wrong username or password")
         expires = body.get("expires_in")
         token, raw = token_create(actor=actor, user=user, name=body.get("name", ""),
@@ -57,13 +61,15 @@ class TokensView(ApiView):
         return self.ok({"token": raw, "id": token.pk, "prefix": token.prefix,
                         "expires_at": s.token_data(token)["expires_at"]}, status=201)  # fmt: skip
 
-    @extend_schema(operation_id="tokens_list", responses={200: envelope(s.TokenOut(many=True), "TokenList")})
+    @extend_schema(operation_id="tokens_list",
+                   responses={200: envelope(s.TokenOut(many=True), "TokenList"), **REQUEST_ERRORS})  # fmt: skip
     def get(self, request: Request) -> Response:
         return self.ok([s.token_data(t) for t in tokens_of(request.user)])
 
 
 class TokenView(ApiView):
-    @extend_schema(operation_id="tokens_revoke", responses={204: None, **ERRORS})
+    @extend_schema(operation_id="tokens_revoke",
+                   responses={204: None, **REQUEST_ERRORS, 404: error_response("token_not_found (also another's token)")})  # fmt: skip
     def delete(self, request: Request, token_id: int) -> Response:
         token_revoke(actor=self.actor, token_id=token_id)
         return Response(status=204)

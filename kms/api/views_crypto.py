@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kms.api import serializers as s
 from kms.api.base import ApiView, LimitedJSONParser, RawBodyParser
-from kms.api.views_keys import ERRORS, envelope
+from kms.api.schema import BODY_ERRORS, envelope, one_of, single_or_batch
 from kms.exceptions import InvalidRequest
 from kms.services import crypto_ops as ops
 
@@ -20,7 +20,12 @@ ENCRYPT_BATCH = s.batch_serializer(s.EncryptItemIn)
 DECRYPT_BATCH = s.batch_serializer(s.DecryptItemIn)
 SIGN_BATCH = s.batch_serializer(s.SignItemIn)
 VERIFY_BATCH = s.batch_serializer(s.VerifyItemIn)
-ERRORS_413 = {**ERRORS, 413: s.ErrorOut, 429: s.ErrorOut}
+# Bodies are one item, or {"batch": [...]} of up to 1000 (answered item by item, in order).
+ENCRYPT_IN = one_of("Encrypt", s.EncryptIn, ENCRYPT_BATCH)
+DECRYPT_IN = one_of("Decrypt", s.DecryptItemIn, DECRYPT_BATCH)
+SIGN_IN = one_of("Sign", s.SignIn, SIGN_BATCH)
+VERIFY_IN = one_of("Verify", s.VerifyItemIn, VERIFY_BATCH)
+RAW_BODY = {"application/octet-stream": OpenApiTypes.BINARY}  # the data itself, at most 16 MiB
 
 
 def _b64(value: bytes) -> str:
@@ -33,11 +38,6 @@ def _item(result: Any, render) -> dict[str, Any]:  # noqa: ANN001
     return render(result)
 
 
-def _batch_out(name: str, item: type) -> serializers.Serializer:
-    return inline_serializer(name, {"data": inline_serializer(
-        f"{name}Body", {"batch": serializers.ListField(child=item())})})  # fmt: skip
-
-
 def _is_batch(request: Request) -> bool:
     return isinstance(request.data, dict) and "batch" in request.data
 
@@ -48,8 +48,8 @@ def _sign_params(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class EncryptView(ApiView):
-    @extend_schema(operation_id="encrypt", request=s.EncryptIn,
-                   responses={200: envelope(s.CiphertextOut, "Encrypted"), **ERRORS_413})  # fmt: skip
+    @extend_schema(operation_id="encrypt", request=ENCRYPT_IN,
+                   responses={200: single_or_batch("Encrypted", s.CiphertextOut, s.CiphertextOut), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         if _is_batch(request):
             items = s.parse_batch(self.body(s.BatchIn)["batch"], s.EncryptItemIn)
@@ -66,8 +66,8 @@ def _ciphertext(result: ops.Ciphertext) -> dict[str, Any]:
 
 
 class DecryptView(ApiView):
-    @extend_schema(operation_id="decrypt", request=s.DecryptItemIn,
-                   responses={200: envelope(s.PlaintextOut, "Decrypted"), **ERRORS_413})  # fmt: skip
+    @extend_schema(operation_id="decrypt", request=DECRYPT_IN,
+                   responses={200: single_or_batch("Decrypted", s.PlaintextOut, s.PlaintextOut), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         if _is_batch(request):
             items = s.parse_batch(self.body(s.BatchIn)["batch"], s.DecryptItemIn)
@@ -80,8 +80,8 @@ class DecryptView(ApiView):
 
 
 RAW_PARAMS = [
-    OpenApiParameter("algorithm", str, description="raw-body form only"),
-    OpenApiParameter("padding", str, description="raw-body form only"),
+    OpenApiParameter("algorithm", str, enum=list(s.HASH_NAMES), description="raw-body form only"),
+    OpenApiParameter("padding", str, enum=list(s.PADDINGS), description="raw-body form only"),
 ]
 
 
@@ -90,6 +90,7 @@ class _RawCapable(ApiView):
 
     parser_classes = [LimitedJSONParser, RawBodyParser]
     raw_fields: set[str] = {"algorithm", "padding"}
+    query_params = None  # raw_item() checks them: allowed only with a raw body
 
     def raw_item(self, request: Request) -> dict[str, Any] | None:
         if not isinstance(request.data, bytes):
@@ -109,8 +110,10 @@ class _RawCapable(ApiView):
 class SignView(_RawCapable):
     raw_fields = {"algorithm", "padding", "key_version"}
 
-    @extend_schema(operation_id="sign", request=s.SignIn, parameters=RAW_PARAMS,
-                   responses={200: envelope(s.SignatureOut, "Signed"), **ERRORS_413})  # fmt: skip
+    @extend_schema(operation_id="sign", request={"application/json": SIGN_IN, **RAW_BODY},
+                   parameters=[*RAW_PARAMS, OpenApiParameter("key_version", {"type": "integer", "minimum": 1},
+                                                             description="raw-body form only")],
+                   responses={200: single_or_batch("Signed", s.SignatureOut, s.SignatureOut), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         raw = self.raw_item(request)
         if raw is None and _is_batch(request):
@@ -121,7 +124,9 @@ class SignView(_RawCapable):
         body = raw if raw is not None else self.body(s.SignIn)
         version = body.get("key_version")
         if isinstance(version, str):
-            version = int(version) if version.isdigit() else _bad("key_version must be a whole number")
+            # isascii: str.isdigit() also takes "²" (which int() refuses) and "١".
+            ok = version.isascii() and version.isdigit() and len(version) <= 10
+            version = int(version) if ok else _bad("key_version must be a whole number")
         result = ops.sign(actor=self.actor, name=name, data=body["data"], key_version=version,
                           **_sign_params(body))  # fmt: skip
         return self.ok(_signature(result))
@@ -138,9 +143,9 @@ def _signature(result: ops.Signature) -> dict[str, Any]:
 class VerifyView(_RawCapable):
     raw_fields = {"algorithm", "padding", "signature"}
 
-    @extend_schema(operation_id="verify", request=s.VerifyItemIn,
+    @extend_schema(operation_id="verify", request={"application/json": VERIFY_IN, **RAW_BODY},
                    parameters=[*RAW_PARAMS, OpenApiParameter("signature", str, description="raw-body form only")],
-                   responses={200: envelope(s.VerifyOut, "Verified"), **ERRORS_413})  # fmt: skip
+                   responses={200: single_or_batch("Verified", s.VerifyOut, s.VerifyOut), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         raw = self.raw_item(request)
         if raw is None and _is_batch(request):
@@ -159,7 +164,7 @@ class VerifyView(_RawCapable):
 
 class DataKeyView(ApiView):
     @extend_schema(operation_id="datakey", request=s.DataKeyIn,
-                   responses={200: envelope(s.DataKeyOut, "DataKey"), **ERRORS_413})  # fmt: skip
+                   responses={200: envelope(s.DataKeyOut, "DataKey"), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         body = self.body(s.DataKeyIn)
         dk = ops.datakey(actor=self.actor, name=name, context=body.get("context"),
@@ -170,7 +175,7 @@ class DataKeyView(ApiView):
 
 class RewrapView(ApiView):
     @extend_schema(operation_id="rewrap", request=s.RewrapIn,
-                   responses={200: envelope(s.CiphertextOut, "Rewrapped"), **ERRORS_413})  # fmt: skip
+                   responses={200: envelope(s.CiphertextOut, "Rewrapped"), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         body = self.body(s.RewrapIn)
         result = ops.rewrap(actor=self.actor, name=name, ciphertext=body["ciphertext"], context=body.get("context"))

@@ -12,24 +12,27 @@ from rest_framework.response import Response
 
 from kms.api import serializers as s
 from kms.api.base import ApiView
+from kms.api.schema import BODY_ERRORS, ERRORS, envelope
+from kms.crypto import KEY_TYPES
 from kms.exceptions import InvalidRequest
 from kms.services import keys as key_services
-from kms.services.selectors import keys_list
+from kms.services.selectors import MAX_PAGE, STATUSES, keys_list
 
-ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut}
-
-
-def envelope(inner: type | serializers.Serializer, name: str) -> serializers.Serializer:
-    return inline_serializer(name=name, fields={"data": inner() if isinstance(inner, type) else inner})
+__all__ = ["ERRORS", "envelope"]  # also used by the other view modules
+PENDING = envelope(s.ApprovalPendingOut, "ApprovalPending")  # 202: the action waits for approvers
 
 
 def _cursor_decode(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        # validate=True: the lenient decoder would turn junk into "" (the first page).
+        name = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not one this server issued") from None
+        name = ""
+    if not name:
+        raise InvalidRequest("cursor is not one this server issued")
+    return name
 
 
 def _cursor_encode(name: str | None) -> str | None:
@@ -40,20 +43,24 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # isdigit alone takes "²" and "１"
         raise InvalidRequest(f"{name} must be a whole number")
     return int(raw)
 
 
 class KeyListView(ApiView):
     ALLOWED = {"type", "status", "name_prefix", "limit", "cursor"}
+    query_params = frozenset(ALLOWED)
 
     @extend_schema(
         operation_id="keys_list",
         parameters=[
-            OpenApiParameter("type", str), OpenApiParameter("status", str),
-            OpenApiParameter("name_prefix", str), OpenApiParameter("limit", int),
-            OpenApiParameter("cursor", str),
+            OpenApiParameter("type", str, enum=list(KEY_TYPES)),
+            OpenApiParameter("status", str, enum=sorted(STATUSES)),
+            OpenApiParameter("name_prefix", str),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                             description=f"1 to {MAX_PAGE}; 100 if not given"),
+            OpenApiParameter("cursor", str, description="the next_cursor of the previous page"),
         ],  # fmt: skip
         responses={200: inline_serializer("KeyListOut", {
             "data": s.KeySummaryOut(many=True), "next_cursor": serializers.CharField(allow_null=True),
@@ -76,7 +83,7 @@ class KeyListView(ApiView):
 
 class KeyView(ApiView):
     @extend_schema(operation_id="keys_create", request=s.KeyCreateIn,
-                   responses={201: envelope(s.KeyInfoOut, "KeyCreated"), **ERRORS})  # fmt: skip
+                   responses={201: envelope(s.KeyInfoOut, "KeyCreated"), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         body = self.body(s.KeyCreateIn)
         key_type = body.pop("type")
@@ -88,15 +95,14 @@ class KeyView(ApiView):
         return self.ok(s.key_info_data(key_services.key_info(actor=self.actor, name=name)))
 
     @extend_schema(operation_id="keys_update", request=s.KeyUpdateIn,
-                   responses={200: envelope(s.KeyInfoOut, "KeyUpdated"),
-                              202: envelope(s.ApprovalPendingOut, "KeyUpdatePending"), **ERRORS})  # fmt: skip
+                   responses={200: envelope(s.KeyInfoOut, "KeyUpdated"), 202: PENDING, **BODY_ERRORS})  # fmt: skip
     def patch(self, request: Request, name: str) -> Response:
         changes = self.body(s.KeyUpdateIn)
         key = key_services.key_update(actor=self.actor, name=name, changes=changes)
         return self.ok(s.key_info_data(key))
 
     @extend_schema(operation_id="keys_delete",
-                   responses={204: None, 202: envelope(s.ApprovalPendingOut, "KeyDeletePending"), **ERRORS})  # fmt: skip
+                   responses={204: None, 202: PENDING, **ERRORS})  # fmt: skip
     def delete(self, request: Request, name: str) -> Response:
         key_services.key_delete(actor=self.actor, name=name)
         return Response(status=204)
@@ -104,18 +110,19 @@ class KeyView(ApiView):
 
 class RotateView(ApiView):
     @extend_schema(operation_id="keys_rotate", request=s.Empty,
-                   responses={200: envelope(s.RotateOut, "Rotated"), **ERRORS})  # fmt: skip
+                   responses={200: envelope(s.RotateOut, "Rotated"), **BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, name: str) -> Response:
         self.body(s.Empty)
         kv = key_services.key_rotate(actor=self.actor, name=name)
         return self.ok({"name": name, "new_version": kv.version})
 
 
-def _state_view(action: str, service):  # noqa: ANN001, ANN202
+# The actions that may wait for approvers (kms.services.approvals.gate) also answer 202.
+def _state_view(action: str, service, gated: bool = False):  # noqa: ANN001, ANN202
     class StateView(ApiView):
         @extend_schema(operation_id=f"keys_{action}", request=s.Empty,
                        responses={200: envelope(s.KeyInfoOut, f"Key{action.title()}d"),
-                                  202: envelope(s.ApprovalPendingOut, f"Key{action.title()}Pending"), **ERRORS})  # fmt: skip
+                                  **({202: PENDING} if gated else {}), **BODY_ERRORS})  # fmt: skip
         def post(self, request: Request, name: str) -> Response:
             self.body(s.Empty)
             key = service(actor=self.actor, name=name)
@@ -125,16 +132,16 @@ def _state_view(action: str, service):  # noqa: ANN001, ANN202
     return StateView
 
 
-DisableView = _state_view("disable", key_services.key_disable)
+DisableView = _state_view("disable", key_services.key_disable, gated=True)
 EnableView = _state_view("enable", key_services.key_enable)
 RestoreView = _state_view("restore", key_services.key_restore)
 
 
-def _version_view(action: str, service):  # noqa: ANN001, ANN202
+def _version_view(action: str, service, gated: bool = False):  # noqa: ANN001, ANN202
     class VersionView(ApiView):
         @extend_schema(operation_id=f"versions_{action}", request=s.Empty,
                        responses={200: envelope(s.VersionStatusOut, f"Version{action.title()}d"),
-                                  202: envelope(s.ApprovalPendingOut, f"Version{action.title()}Pending"), **ERRORS})  # fmt: skip
+                                  **({202: PENDING} if gated else {}), **BODY_ERRORS})  # fmt: skip
         def post(self, request: Request, name: str, version: int) -> Response:
             self.body(s.Empty)
             kv = service(actor=self.actor, name=name, version=version)
@@ -147,11 +154,15 @@ def _version_view(action: str, service):  # noqa: ANN001, ANN202
 
 VersionDisableView = _version_view("disable", key_services.version_disable)
 VersionEnableView = _version_view("enable", key_services.version_enable)
-VersionDestroyView = _version_view("destroy", key_services.version_destroy)
+VersionDestroyView = _version_view("destroy", key_services.version_destroy, gated=True)
 
 
 class PublicKeyView(ApiView):
-    @extend_schema(operation_id="keys_public", parameters=[OpenApiParameter("version", int)],
+    query_params = frozenset({"version"})
+
+    @extend_schema(operation_id="keys_public",
+                   parameters=[OpenApiParameter("version", {"type": "integer", "minimum": 1},
+                                                description="the current version if not given")],
                    responses={200: envelope(s.PublicKeyOut, "PublicKey"), **ERRORS})  # fmt: skip
     def get(self, request: Request, name: str) -> Response:
         unknown = set(request.query_params) - {"version"}
@@ -165,7 +176,6 @@ class PublicKeyView(ApiView):
 
 class ExportView(ApiView):
     @extend_schema(operation_id="keys_export",
-                   responses={200: envelope(s.ExportOut, "Export"),
-                              202: envelope(s.ApprovalPendingOut, "ExportPending"), **ERRORS})  # fmt: skip
+                   responses={200: envelope(s.ExportOut, "Export"), 202: PENDING, **ERRORS})  # fmt: skip
     def get(self, request: Request, name: str) -> Response:
         return self.ok(key_services.key_export(actor=self.actor, name=name))

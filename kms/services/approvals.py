@@ -59,6 +59,7 @@ from kms.exceptions import (  # noqa: E402
     PermissionDenied,
 )
 from kms.models import Approval, Key  # noqa: E402
+from kms.rules import NAME_PATTERN  # noqa: E402
 from kms.services.operation import operation  # noqa: E402
 
 # Actions whose quorum lets the requester perform them once more, themself (the result
@@ -281,7 +282,9 @@ def approvals_for(*, actor: Actor, filters: ApprovalFilter = ApprovalFilter()) -
     if filters.mine:
         requests = requests.filter(requester=actor.user)
     if filters.key:
-        requests = requests.filter(key__name=filters.key)
+        # No key bears a name outside the rule (and PostgreSQL refuses NUL in a query).
+        valid = isinstance(filters.key, str) and NAME_PATTERN.match(filters.key)
+        requests = requests.filter(key__name=filters.key) if valid else requests.none()
     if filters.status:
         requests = requests.filter(status=filters.status)
     if filters.awaiting_me:

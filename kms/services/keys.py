@@ -34,6 +34,7 @@ from kms.services.operation import Operation, operation
 
 log = logging.getLogger(__name__)
 MAX_APPROVALS = 10
+MAX_SIGNATURE_CAP = 2**63 - 1  # the column's range (a 64-bit signed integer)
 MIN_ROTATION_PERIOD = timedelta(hours=1)
 # Beyond this a period means "never" (and last_rotated_at + period could pass datetime.max).
 MAX_ROTATION_PERIOD = timedelta(days=3660)
@@ -99,8 +100,8 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
         cap = out["max_signatures_per_version"]
         if "sign" not in get_key_type(key_type).operations:
             raise InvalidRequest("max_signatures_per_version applies only to signing keys")
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-            raise InvalidRequest("max_signatures_per_version must be a positive whole number")
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_SIGNATURE_CAP:
+            raise InvalidRequest(f"max_signatures_per_version must be a whole number from 1 to {MAX_SIGNATURE_CAP}")
     return out
 
 

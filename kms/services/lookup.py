@@ -5,7 +5,7 @@ from __future__ import annotations
 from kms import access
 from kms.exceptions import KeyNotFound
 from kms.models import Key, KeyState, KeyVersion
-from kms.rules import printable_name
+from kms.rules import NAME_PATTERN, printable_name
 from kms.services.actor import Actor
 
 
@@ -15,7 +15,8 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
     KeyNotFound when it does not exist or the actor may not see it; PermissionDenied
     when they may see it but not do this. `lock` takes the row lock (in a transaction).
     """
-    if not isinstance(name, str):
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        # No key can bear a name outside the rule; and PostgreSQL refuses NUL in a query.
         raise KeyNotFound(printable_name(name))
     keys = Key.objects.exclude(state=KeyState.PURGED)
     if lock:

@@ -20,13 +20,23 @@ from typing import Any
 
 from django.db import transaction
 
+from kms.crypto.aad import MAX_VERSION  # also the audit column's range
 from kms.exceptions import ERRORS, ApprovalRequired, error_code, error_message
 from kms.models import Key
 from kms.rules import printable_name
 from kms.services import audit
 from kms.services.actor import Actor
 
-DENIALS = {"permission_denied", "key_not_found", "unauthenticated"}
+# "Not found" for something one may not see is how a refusal looks (no existence leak).
+DENIALS = {"permission_denied", "key_not_found", "token_not_found", "unauthenticated"}
+
+
+def _recordable_version(value: object) -> int | None:
+    """The version as the event may store it: a caller's bad value (-1, "x", 2**40) is not
+    a version, and must not make the event itself fail to write."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
+        return None
+    return value
 
 
 class Operation:
@@ -52,7 +62,7 @@ class Operation:
             self.action,
             key=self.key,
             key_name=self.key_name,
-            key_version=self.key_version,
+            key_version=_recordable_version(self.key_version),
             details=details,
         )
         self.recorded = True
@@ -67,9 +77,10 @@ class Operation:
                 # A key the actor may not see is not named by its uid either.
                 key=self.key if code != "key_not_found" else None,
                 key_name=self.key_name,
-                key_version=self.key_version,
+                key_version=_recordable_version(self.key_version),
                 error_code=code,
-                details={"message": error_message(exc)[:300]},
+                # NUL: PostgreSQL JSON refuses it, and a message may echo what the caller sent.
+                details={"message": error_message(exc).replace("\x00", "\\x00")[:300]},
             )
 
 

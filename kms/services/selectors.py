@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kms import access
 from kms.crypto import KEY_TYPES
 from kms.exceptions import InvalidRequest
 from kms.models import Key, KeyState
+from kms.rules import NAME_PATTERN
 from kms.services.actor import Actor
 from kms.services.operation import operation
 
 MAX_PAGE = 1000
+_NAME_TEXT = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 STATUSES = {KeyState.ACTIVE, KeyState.DISABLED, KeyState.DELETED}
 
 
@@ -38,13 +41,17 @@ def keys_list(
             raise InvalidRequest("status must be one of: active, disabled, deleted")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest(f"limit must be from 1 to {MAX_PAGE}")
+        if after is not None and not NAME_PATTERN.match(after):  # every cursor we issue is a key name
+            raise InvalidRequest("cursor is not one this server issued")
         keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
         if key_type:
             keys = keys.filter(key_type=key_type)
         if status:
             keys = keys.filter(state=status)
         if name_prefix:
-            keys = keys.filter(name__startswith=name_prefix)
+            # A prefix no name can start with (NUL, which PostgreSQL refuses in a query, or
+            # any character outside the rule) matches nothing.
+            keys = keys.filter(name__startswith=name_prefix) if _NAME_TEXT.match(name_prefix) else keys.none()
         if after:
             keys = keys.filter(name__gt=after)
         page = list(keys.order_by("name")[: limit + 1])

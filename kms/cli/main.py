@@ -1,0 +1,149 @@
+"""The `egide` command: an HTTP client of the Egide API (no Django import).
+
+``main(argv)`` parses, runs one command and returns its exit status; every failure
+is one line on stderr, ``error: <code>: <message>`` (the API's code when the server
+refused), and a status from the table in ``egide --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from kms.cli import approvals, auth, crypto, keys
+from kms.cli.app import (
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_PENDING,
+    EXIT_USAGE,
+    CliError,
+    Context,
+    UsageError,
+)
+from kms.cli.parsing import Parser, add_group
+from kms.client import ApprovalPending, EgideError, Unauthenticated
+from kms.crypto.filestream import FileFormatError
+
+TOP_EXAMPLES = """
+  egide login
+  egide kms create my-encryption-key --type aes256
+  egide kms list
+  egide kms encrypt my-encryption-key "sensitive data"
+  egide kms decrypt my-encryption-key "egide:v1:..."
+  egide kms encrypt my-encryption-key --input file.txt --output file.enc
+  egide kms sign my-signing-key --input document.pdf
+
+`egide COMMAND --help` shows each command's options and examples.
+"""
+
+KMS_EXAMPLES = """
+  egide kms create my-encryption-key --type aes256
+  egide kms list
+  egide kms info my-encryption-key
+  egide kms rotate my-encryption-key
+  egide kms encrypt my-encryption-key "sensitive data"
+  egide kms sign my-signing-key "data to sign"
+  egide kms verify my-signing-key "data to sign" "egide:v1:..."
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="egide",
+        description="Egide: keys that never leave the server; encrypt, decrypt, sign, verify.",
+        epilog=f"examples:{TOP_EXAMPLES}\n{EXIT_CODES_HELP}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=None, group_parser=parser)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    kms = add_group(commands, "kms", "manage and use keys", KMS_EXAMPLES)
+    keys.register(kms)
+    crypto.register(kms)
+    approvals.register(kms)
+    auth.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `egide` command; return its exit status (see EXIT_CODES_HELP)."""
+    ctx = Context()
+    try:
+        return _run(build_parser(), list(sys.argv[1:] if argv is None else argv), ctx)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_ERROR
+    finally:
+        ctx.close()
+
+
+def _run(parser: argparse.ArgumentParser, argv: list[str], ctx: Context) -> int:
+    args = None
+    try:
+        args = parser.parse_args(argv)
+        if args.handler is None:
+            args.group_parser.print_help(ctx.stderr)
+            return EXIT_USAGE
+        return args.handler(args, ctx)
+    except SystemExit as exc:  # --help exits through argparse
+        return exc.code if isinstance(exc.code, int) else 0
+    except UsageError as exc:
+        command = getattr(args, "command_parser", None)
+        usage = exc.usage or (command.format_usage().strip() if command else "")
+        if usage:
+            ctx.note(usage)
+        return _fail(ctx, exc.code, exc.message, exc.exit_code)
+    except CliError as exc:
+        return _fail(ctx, exc.code, exc.message, exc.exit_code)
+    except ApprovalPending as exc:
+        return _pending(ctx, exc)
+    except EgideError as exc:
+        return _fail(ctx, exc.code, _with_hint(exc), EXIT_ERROR)
+    except FileFormatError as exc:
+        return _fail(ctx, exc.code, exc.message, EXIT_ERROR)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        return _fail(ctx, "io_error", _os_message(exc), EXIT_ERROR)
+    except KeyboardInterrupt:
+        ctx.note("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _fail(ctx: Context, code: str, message: str, status: int) -> int:
+    ctx.stdout.flush()
+    ctx.note(f"error: {code}: {message}")
+    return status
+
+
+def _pending(ctx: Context, exc: ApprovalPending) -> int:
+    request_id = exc.request.get("id", "?")
+    ctx.say(f"approval required: {exc.message}")
+    ctx.say(f"approvers: egide kms approvals approve {request_id}")
+    return EXIT_PENDING
+
+
+def _with_hint(exc: EgideError) -> str:
+    if isinstance(exc, Unauthenticated):
+        return f"{exc.message} (run `egide login` or set EGIDE_TOKEN)"
+    return exc.message
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _silence_stdout() -> None:
+    """After EPIPE (`egide kms list | head -1`), stop Python's exit-time flush from failing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The state generation: bumped with every change that a data-plane cache may hold.
+
+Signals on the models that feed the caches (keys, versions, grants, users, groups,
+tokens) bump `StateGeneration.n` inside the change's own transaction, so the new
+number becomes visible exactly when the change does. Data-plane processes compare
+it with the number their caches were filled under (kms.dataplane.state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from kms.models import ApiToken, Key, KeyGroupObjectPermission, KeyUserObjectPermission, KeyVersion, StateGeneration
+
+NOTIFY_CHANNEL = "egide_state"
+
+
+def bump() -> None:
+    updated = StateGeneration.objects.filter(pk=1).update(n=F("n") + 1)
+    if not updated:  # a flushed test database: recreate the row
+        StateGeneration.objects.get_or_create(pk=1, defaults={"n": 1})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # delivered at commit, to LISTENing nodes
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+def current() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM kms_stategeneration WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _on_change(sender: Any, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    if sender is get_user_model() and kwargs.get("update_fields") == frozenset({"last_login"}):
+        return  # a login changes nothing the data plane decides on
+    bump()
+
+
+def _on_m2m(sender: Any, action: str, **kwargs: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        bump()
+
+
+def connect() -> None:
+    for model in (Key, KeyVersion, KeyUserObjectPermission, KeyGroupObjectPermission, ApiToken, Group,
+                  get_user_model()):  # fmt: skip
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"egide-gen-save-{model.__name__}")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"egide-gen-del-{model.__name__}")
+    User = get_user_model()  # noqa: N806
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"egide-gen-m2m-{through.__name__}")

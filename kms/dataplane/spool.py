@@ -1,0 +1,201 @@
+"""The per-node audit spool: data-plane events appended to a local file, then shipped.
+
+Writing: each server process appends one JSON line per operation to its own file
+(O_APPEND, mode 0600) with a single write(2) *before* the answer is sent; if the write
+fails the request fails (503) — fail closed. A line that reached the kernel survives the
+process being killed; with EGIDE_AUDIT_FSYNC=1 it is also fsynced before the answer
+(power-loss durable, slower).
+
+Shipping: every EGIDE_AUDIT_SHIP_INTERVAL_MS a thread in each process moves its new
+complete lines into the chained audit table (kms.services.audit.append, one head lock
+per batch), adds the counted uses to the version rows, and advances the file's
+shipped offset — all in one transaction, so a line is shipped exactly once. The
+scheduler (and `manage.py kms_audit_ship`) ships files left by dead processes and
+removes them once fully shipped. See docs/dataplane.md for the measured delay.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+
+from kms.exceptions import KmsError
+from kms.models import AuditSpoolOffset, KeyVersion
+from kms.services import audit
+
+log = logging.getLogger(__name__)
+SHIP_BATCH_BYTES = 4 * 1024 * 1024
+ORPHAN_AGE_SECONDS = 60
+
+
+class AuditUnavailable(KmsError):
+    code = "unavailable"
+
+
+class SpoolWriter:
+    """This process's spool file. Reopened after a fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._fd = -1
+        self.path: Path | None = None
+        self._shipper: threading.Thread | None = None
+
+    def _open(self) -> None:
+        directory = Path(settings.EGIDE_AUDIT_SPOOL_DIR)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"spool-{socket.gethostname()}-{os.getpid()}-{time.time_ns()}.jsonl"
+        self.path = directory / name
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._pid = os.getpid()
+        self._start_shipper()
+
+    def append(self, event: dict[str, Any]) -> None:
+        line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
+        try:
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._open()
+                written = os.write(self._fd, line)
+                if written != len(line):
+                    raise OSError(f"short write ({written} of {len(line)} bytes)")
+                if settings.EGIDE_AUDIT_FSYNC:
+                    os.fsync(self._fd)
+        except OSError as exc:
+            log.error("audit spool write failed: %s", exc)
+            raise AuditUnavailable("the audit trail cannot be written; the operation was refused") from None
+
+    def _start_shipper(self) -> None:
+        if self._shipper is not None and self._shipper.is_alive() and self._pid == os.getpid():
+            return
+        self._shipper = threading.Thread(target=self._ship_loop, name="egide-audit-shipper", daemon=True)
+        self._shipper.start()
+        atexit.register(self.ship_now)
+
+    def _ship_loop(self) -> None:
+        interval = settings.EGIDE_AUDIT_SHIP_INTERVAL_MS / 1000.0
+        while True:
+            time.sleep(interval)
+            self.ship_now()
+
+    def ship_now(self) -> int:
+        if self.path is None:
+            return 0
+        try:
+            close_old_connections()
+            return ship_file(self.path)
+        except Exception:  # noqa: BLE001 - keep shipping later; the lines stay in the file
+            log.exception("audit spool shipping failed; will retry")
+            return 0
+        finally:
+            connection.close()
+
+
+WRITER = SpoolWriter()
+
+
+_TEXT_FIELDS = ("actor_name", "auth_method", "token_id", "key_name", "key_uid", "error_code", "request_id",
+                "client_addr")  # fmt: skip
+
+
+def row_of(line: dict[str, Any]) -> dict[str, Any]:
+    """A spool line → an audit row for kms.services.audit.append."""
+    row = {name: line.get(name) or "" for name in _TEXT_FIELDS}
+    row.update(
+        at=datetime.fromisoformat(line["at"]),
+        actor_id=line.get("actor_id"),
+        source=line.get("source") or "api",
+        action=line["action"],
+        key_version=line.get("key_version"),
+        outcome=line.get("outcome") or "success",
+        details=line.get("details") or {},
+    )
+    return row
+
+
+def _add_counts(lines: list[dict[str, Any]]) -> None:
+    totals: dict[tuple[int, int, str], int] = {}
+    for line in lines:
+        for version, purpose, n in line.get("counts", ()):
+            totals[(line["key_id"], version, purpose)] = totals.get((line["key_id"], version, purpose), 0) + n
+    for (key_id, version, purpose), n in sorted(totals.items()):
+        KeyVersion.objects.filter(key_id=key_id, version=version).update(**{f"{purpose}_count": F(f"{purpose}_count") + n})
+
+
+def _read_new(path: Path, offset: int) -> tuple[bytes, int]:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())  # what we ship is also on disk before the offset moves
+        fh.seek(offset)
+        data = fh.read(SHIP_BATCH_BYTES)
+    end = data.rfind(b"\n") + 1  # only complete lines; a torn last line waits
+    return data[:end], offset + end
+
+
+def ship_file(path: Path) -> int:
+    """Move the file's new complete lines into the audit table; return how many."""
+    shipped = 0
+    while True:
+        with transaction.atomic():
+            AuditSpoolOffset.objects.get_or_create(name=path.name)
+            position = AuditSpoolOffset.objects.select_for_update().get(name=path.name)
+            chunk, new_offset = _read_new(path, position.offset)
+            if not chunk:
+                return shipped
+            lines = []
+            for raw in chunk.splitlines():
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    lines.append({"at": datetime.now().astimezone().isoformat(), "action": "audit_spool_corrupt",
+                                  "source": "system", "outcome": "error", "error_code": "spool_corrupt",
+                                  "details": {"file": path.name, "offset": position.offset}})  # fmt: skip
+            audit.append([row_of(line) for line in lines])
+            _add_counts([line for line in lines if "key_id" in line])
+            position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
+            position.save(update_fields=["offset", "shipped_events", "updated_at"])
+            shipped += len(lines)
+
+
+def ship_all(*, remove_orphans: bool = True) -> int:
+    """Ship every spool file in the directory (the scheduler's pass); tidy up dead ones."""
+    directory = Path(settings.EGIDE_AUDIT_SPOOL_DIR)
+    if not directory.exists():
+        return 0
+    total = 0
+    for path in sorted(directory.glob("spool-*.jsonl")):
+        total += ship_file(path)
+        idle = time.time() - path.stat().st_mtime > ORPHAN_AGE_SECONDS
+        if remove_orphans and idle and path != WRITER.path and _writer_is_gone(path):
+            offset = AuditSpoolOffset.objects.filter(name=path.name).values_list("offset", flat=True).first()
+            if offset is not None and offset >= path.stat().st_size:
+                path.unlink()
+                AuditSpoolOffset.objects.filter(name=path.name).delete()
+    return total
+
+
+def _writer_is_gone(path: Path) -> bool:
+    """The file was written by a process of this host that no longer runs."""
+    try:
+        parts = path.stem.split("-")  # spool-<host>-<pid>-<ns>; the host may hold dashes
+        host, pid = "-".join(parts[1:-2]), parts[-2]
+        if host != socket.gethostname():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False

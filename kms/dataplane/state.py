@@ -1,0 +1,176 @@
+"""What a data-plane request needs to decide, loaded with hand-written SQL and cached.
+
+Four small snapshots — the token, the key, one version, the caller's permissions
+on the key — each loaded by one indexed statement. In the default mode they are
+cached per process and the whole cache is dropped when the state generation
+moves (kms.dataplane.generation): checked at most every EGIDE_STATE_WINDOW_MS
+milliseconds, and at once on a PostgreSQL NOTIFY. With EGIDE_STATE_WINDOW_MS=0
+(strict) the generation is read on every request, so there is no window at all.
+Unwrapped key material is cached separately (kms.keyring) and never invalidated:
+a version's material never changes; whether it may be used is decided here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from kms.dataplane import generation
+from kms.services.crypto_core import KeySnap, VersionSnap
+
+MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSnap:
+    token_id: int
+    user_id: int
+    username: str
+    is_superuser: bool
+    active: bool
+    expires_at: datetime | None
+    revoked: bool
+    last_used_at: datetime | None
+
+
+def _dt(value: Any) -> datetime | None:
+    """SQLite returns text for datetimes; PostgreSQL returns aware datetimes."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _uid(value: Any) -> bytes:
+    import uuid
+
+    return value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).bytes
+
+
+def _fetchone(sql: str, params: tuple) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def load_token(token_hash: str) -> TokenSnap | None:
+    row = _fetchone(
+        "SELECT t.id, t.user_id, u.username, u.is_superuser, u.is_active, t.expires_at, t.revoked_at, "
+        "t.last_used_at FROM kms_apitoken t JOIN auth_user u ON u.id = t.user_id WHERE t.token_hash = %s",
+        (token_hash,),
+    )
+    if row is None:
+        return None
+    return TokenSnap(row[0], row[1], row[2], bool(row[3]), bool(row[4]), _dt(row[5]), row[6] is not None, _dt(row[7]))
+
+
+def load_key(name: str) -> KeySnap | None:
+    row = _fetchone(
+        "SELECT id, uid, name, key_type, state, current_version, min_encryption_version, "
+        "min_decryption_version FROM kms_key WHERE name = %s AND state <> 'purged'",
+        (name,),
+    )
+    if row is None:
+        return None
+    return KeySnap(row[0], _uid(row[1]), row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+def load_version(key_id: int, version: int) -> VersionSnap | None:
+    row = _fetchone(
+        "SELECT version, wrapped_material, master_key_id, disabled_at, destroyed_at, encrypt_count, "
+        "sign_count FROM kms_keyversion WHERE key_id = %s AND version = %s",
+        (key_id, version),
+    )
+    if row is None:
+        return None
+    return VersionSnap(row[0], bytes(row[1]), row[2], row[3] is not None, row[4] is not None, row[5], row[6])
+
+
+_PERMISSIONS_SQL = """
+SELECT p.codename FROM auth_permission p
+JOIN django_content_type ct ON ct.id = p.content_type_id AND ct.app_label = 'kms' AND ct.model = 'key'
+WHERE p.id IN (
+  SELECT permission_id FROM kms_keyuserobjectpermission WHERE user_id = %s AND content_object_id = %s
+  UNION SELECT g.permission_id FROM kms_keygroupobjectpermission g
+        JOIN auth_user_groups ug ON ug.group_id = g.group_id
+        WHERE ug.user_id = %s AND g.content_object_id = %s
+  UNION SELECT permission_id FROM auth_user_user_permissions WHERE user_id = %s
+  UNION SELECT gp.permission_id FROM auth_group_permissions gp
+        JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s
+)
+"""
+
+
+def load_permissions(user_id: int, key_id: int) -> frozenset[str]:
+    """The key permission names the user holds on the key: per key, via groups, or globally."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PERMISSIONS_SQL, (user_id, key_id, user_id, key_id, user_id, user_id))
+        codes = [row[0] for row in cursor.fetchall()]
+    return frozenset(code.removesuffix("_key") for code in codes if code.endswith("_key"))
+
+
+class StateCache:
+    """Per-process caches of the four snapshots, valid for one state generation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.generation: int | None = None
+        self.checked_at = 0.0
+        self.pushed = False  # set by the LISTEN thread when a NOTIFY arrives
+        self._reset()
+
+    def _reset(self) -> None:
+        self.tokens: dict[str, TokenSnap | None] = {}
+        self.keys: dict[str, KeySnap | None] = {}
+        self.versions: dict[tuple[int, int], VersionSnap | None] = {}
+        self.permissions: dict[tuple[int, int], frozenset[str]] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation = None
+            self._reset()
+
+    def sync(self) -> None:
+        """Drop everything if the generation moved (read now, or within the window)."""
+        window = settings.EGIDE_STATE_WINDOW_MS / 1000.0
+        now = time.monotonic()
+        if window > 0 and not self.pushed and now - self.checked_at < window and self.generation is not None:
+            return
+        self.pushed = False
+        seen = generation.current()
+        with self._lock:
+            self.checked_at = now
+            if seen is None or seen != self.generation:
+                self._reset()
+            self.generation = seen
+
+    def _cached(self, table: dict, key: Any, load: Any) -> Any:
+        if self.generation is not None and key in table:
+            return table[key]
+        value = load()
+        if self.generation is not None:
+            if len(table) >= MAX_ENTRIES:
+                table.clear()
+            table[key] = value
+        return value
+
+    def token(self, token_hash: str) -> TokenSnap | None:
+        return self._cached(self.tokens, token_hash, lambda: load_token(token_hash))
+
+    def key(self, name: str) -> KeySnap | None:
+        return self._cached(self.keys, name, lambda: load_key(name))
+
+    def version(self, key_id: int, version: int) -> VersionSnap | None:
+        return self._cached(self.versions, (key_id, version), lambda: load_version(key_id, version))
+
+    def permissions_of(self, user_id: int, key_id: int) -> frozenset[str]:
+        return self._cached(self.permissions, (user_id, key_id), lambda: load_permissions(user_id, key_id))
+
+
+CACHE = StateCache()

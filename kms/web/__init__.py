@@ -1,0 +1,1 @@
+"""The pages: server-rendered views over the services, with HTMX partial updates."""

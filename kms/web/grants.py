@@ -1,0 +1,92 @@
+"""Who may do what with a key: the grants list on the key's page, and its editor.
+
+Adding and removing go through kms.services.grants, which checks `grant`, asks approvers
+when the key requires them, and refuses to leave a key with nobody to administer it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from kms import access
+from kms.exceptions import ERRORS, KeyNotFound
+from kms.models import KEY_PERMISSIONS, Key
+from kms.services import grants as grant_services
+from kms.services import keys as key_services
+from kms.web.common import actor, error_page, is_htmx, login_required, page, report
+from kms.web.forms import GrantForm
+
+
+def grants_context(
+    request: HttpRequest, key: Key, perms: set[str], form: Any = None
+) -> dict[str, Any]:
+    """The grants section: every grant (per key and global), and the editor if allowed."""
+    entries = grant_services.grants_list(actor=actor(request), name=key.name)
+    for entry in entries:
+        entry["kind"] = "user" if "user" in entry else "group"
+        entry["who"] = entry[entry["kind"]]
+    editable = "grant" in perms and key.state != "purged"
+    return {
+        "grants": entries,
+        "grant_form": (form or GrantForm()) if editable else None,
+        "all_permissions": KEY_PERMISSIONS,
+    }
+
+
+def _section(request: HttpRequest, name: str, form: GrantForm | None = None) -> HttpResponse:
+    if not is_htmx(request):
+        return redirect("key_detail", name=name)
+    try:
+        key = key_services.key_info(actor=actor(request), name=name)
+        perms = set(access.permissions_on(request.user, key))
+        context = {"key": key, "perms": perms, **grants_context(request, key, perms, form)}
+    except ERRORS as exc:
+        return error_page(request, exc)
+    return page(request, "keys/detail.html", "keys/_grants.html", context)
+
+
+def _change(request: HttpRequest, name: str, service: Any, target: dict[str, str],
+            permissions: list[str], done: str) -> HttpResponse:  # fmt: skip
+    try:
+        service(actor=actor(request), name=name, permissions=permissions, **target)
+    except KeyNotFound as exc:
+        return error_page(request, exc)
+    except ERRORS as exc:
+        report(request, exc)
+    else:
+        messages.success(request, done)
+    return _section(request, name)
+
+
+@login_required
+@require_POST
+def grant_add(request: HttpRequest, name: str) -> HttpResponse:
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+        messages.error(request, f"Grant not added. {problems}")
+        return (
+            _section(request, name, form) if is_htmx(request) else redirect("key_detail", name=name)
+        )
+    perms = form.cleaned_data["permissions"]
+    target = form.target()
+    who = " ".join(next(iter(target.items())))
+    done = f"Granted {', '.join(perms)} on '{name}' to {who}."
+    return _change(request, name, grant_services.grant_add, target, perms, done)
+
+
+@login_required
+@require_POST
+def grant_remove(request: HttpRequest, name: str) -> HttpResponse:
+    kind, who = request.POST.get("kind", ""), request.POST.get("who", "")
+    perms = request.POST.getlist("permissions")
+    if kind not in ("user", "group") or not who or not perms:
+        messages.error(request, "Say whose grant to remove, and which permissions.")
+        return _section(request, name)
+    done = f"Removed {', '.join(perms)} on '{name}' from {kind} {who}."
+    return _change(request, name, grant_services.grant_remove, {kind: who}, perms, done)

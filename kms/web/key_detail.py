@@ -1,0 +1,223 @@
+"""A key's page: settings, versions, lifecycle actions, public key, recent events, usage chart.
+
+Each action is a POST (CSRF) that calls one service. To htmx it answers the refreshed key
+panel (`keys/_key_panel.html`); otherwise it redirects back to the page (post/redirect/get).
+A key the user may not see is a 404, whatever the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from kms import access
+from kms.crypto import get_key_type
+from kms.exceptions import ERRORS, InvalidRequest, KeyNotFound
+from kms.models import Key
+from kms.services import audit_log
+from kms.services import keys as key_services
+from kms.services.rotation import format_duration
+from kms.web import charts
+from kms.web.approvals import key_requests
+from kms.web.common import actor, error_page, is_htmx, login_required, page, report
+from kms.web.forms import ConfirmNameForm, KeySettingsForm
+from kms.web.grants import grants_context
+
+CRYPTO = ("encrypt", "decrypt", "sign", "verify")
+COUNTS = {"encrypt": "encrypt_count", "decrypt": "decrypt_count", "sign": "sign_count",
+          "verify": "verify_count"}  # fmt: skip
+
+
+def panel_context(request: HttpRequest, name: str, settings_form: Any = None) -> dict[str, Any]:
+    """What the key panel shows: the key, its versions, and what this user may do to it."""
+    key: Key = key_services.key_info(actor=actor(request), name=name)
+    perms = set(access.permissions_on(request.user, key))
+    key_type = get_key_type(key.key_type)
+    live = key.state in ("active", "disabled")
+    counted = [op for op in CRYPTO if key_type.supports(op)]
+    if settings_form is None and "manage" in perms and live:
+        settings_form = KeySettingsForm(key=key)
+    return {
+        "key": key,
+        "perms": perms,
+        "asymmetric": key_type.asymmetric,
+        "count_names": counted,
+        "versions": [
+            {
+                "kv": kv,
+                "status": kv.status_in(key),
+                "counts": [getattr(kv, COUNTS[op]) for op in counted],
+            }
+            for kv in key.version_list  # type: ignore[attr-defined]
+        ],
+        "rotation_period": format_duration(key.rotation_period) if key.rotation_period else "",
+        "settings_form": settings_form,
+        "can_use": bool(perms & set(CRYPTO)) and key.state == "active",
+    }
+
+
+def _page_context(request: HttpRequest, name: str) -> dict[str, Any]:
+    context = panel_context(request, name)
+    who = actor(request)
+    days = audit_log.ops_per_day(actor=who, name=name)
+    context.update(
+        chart=charts.bar_chart(days),
+        events=audit_log.key_events(actor=who, name=name),
+        **grants_context(request, context["key"], context["perms"]),
+        **key_requests(request, context["key"]),
+    )
+    return context
+
+
+@login_required
+@require_GET
+def key_detail(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        context = _page_context(request, name)
+    except ERRORS as exc:
+        return error_page(request, exc)
+    return page(request, "keys/detail.html", None, context)
+
+
+def key_panel(request: HttpRequest, name: str, settings_form: Any = None) -> HttpResponse:
+    """The refreshed panel to htmx, else a redirect to the key's page."""
+    if not is_htmx(request):
+        return redirect("key_detail", name=name)
+    try:
+        context = panel_context(request, name, settings_form)
+    except ERRORS as exc:
+        return error_page(request, exc)
+    return render(request, "keys/_key_panel.html", {**context, "is_partial": True})
+
+
+def _act(
+    request: HttpRequest, name: str, call: Callable[..., Any], done: str | Callable[[Any], str]
+) -> HttpResponse:
+    """Call one service as this user and say how it went (`done` may read the result)."""
+    try:
+        result = call(actor=actor(request), name=name)
+    except KeyNotFound as exc:
+        return error_page(request, exc)
+    except ERRORS as exc:  # including ApprovalRequired: the action now waits for approvers
+        report(request, exc)
+    else:
+        messages.success(request, done(result) if callable(done) else done)
+    return key_panel(request, name)
+
+
+@login_required
+@require_POST
+def key_rotate(request: HttpRequest, name: str) -> HttpResponse:
+    def done(kv: Any) -> str:
+        return f"Key '{name}' rotated: now at version {kv.version}."
+
+    return _act(request, name, key_services.key_rotate, done)
+
+
+@login_required
+@require_POST
+def key_disable(request: HttpRequest, name: str) -> HttpResponse:
+    done = f"Key '{name}' disabled: it does nothing until enabled."
+    return _act(request, name, key_services.key_disable, done)
+
+
+@login_required
+@require_POST
+def key_enable(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, key_services.key_enable, f"Key '{name}' enabled.")
+
+
+@login_required
+@require_POST
+def key_restore(request: HttpRequest, name: str) -> HttpResponse:
+    return _act(request, name, key_services.key_restore, f"Key '{name}' restored.")
+
+
+@login_required
+def key_delete(request: HttpRequest, name: str) -> HttpResponse:
+    """A confirmation page that names the key; the deletion itself is its POST."""
+    try:
+        key = key_services.key_info(actor=actor(request), name=name)
+        access.require(request.user, key, "delete")
+    except ERRORS as exc:
+        return error_page(request, exc)
+    form = ConfirmNameForm(request.POST or None, key_name=key.name)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deleted = key_services.key_delete(actor=actor(request), name=name)
+        except ERRORS as exc:  # including ApprovalRequired: a request now awaits approvers
+            report(request, exc)
+        else:
+            until = deleted.purge_after.strftime("%Y-%m-%d %H:%M UTC")
+            messages.success(request, f"Key '{name}' deleted. It can be restored until {until}.")
+        return redirect("key_detail", name=name)
+    return page(request, "keys/delete.html", None, {"key": key, "form": form})
+
+
+@login_required
+@require_POST
+def key_settings(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        key = key_services.key_info(actor=actor(request), name=name)
+    except ERRORS as exc:
+        return error_page(request, exc)
+    form = KeySettingsForm(request.POST, key=key)
+    if not form.is_valid():
+        messages.error(request, "Settings not saved: see the errors below.")
+        return _settings_invalid(request, name, form)
+    changes = form.changes()
+    if not changes:
+        messages.info(request, "Nothing changed.")
+        return key_panel(request, name)
+    call = partial(key_services.key_update, changes=changes)
+    return _act(request, name, call, f"Settings of '{name}' saved: {', '.join(sorted(changes))}.")
+
+
+def _settings_invalid(request: HttpRequest, name: str, form: KeySettingsForm) -> HttpResponse:
+    if is_htmx(request):
+        return key_panel(request, name, settings_form=form)
+    try:
+        context = {**_page_context(request, name), "settings_form": form}
+    except ERRORS as exc:
+        return error_page(request, exc)
+    return page(request, "keys/detail.html", None, context)
+
+
+@login_required
+@require_POST
+def version_disable(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    call = partial(key_services.version_disable, version=version)
+    return _act(request, name, call, f"Version {version} of '{name}' disabled.")
+
+
+@login_required
+@require_POST
+def version_enable(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    call = partial(key_services.version_enable, version=version)
+    return _act(request, name, call, f"Version {version} of '{name}' enabled.")
+
+
+@login_required
+@require_GET
+def public_key(request: HttpRequest, name: str) -> HttpResponse:
+    """The public key (PEM) of a version, as a download; the current version by default."""
+    raw = request.GET.get("version", "")
+    try:
+        if raw and not (raw.isdigit() and len(raw) < 10):
+            raise InvalidRequest("version must be a whole number")  # never silently ignored
+        version = int(raw) if raw else None
+        number, pem = key_services.public_key_pem(actor=actor(request), name=name, version=version)
+    except ERRORS as exc:
+        if isinstance(exc, KeyNotFound):
+            return error_page(request, exc)
+        report(request, exc)
+        return redirect("key_detail", name=name)
+    response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{name}-v{number}.pub.pem"'
+    return response

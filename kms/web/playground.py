@@ -1,0 +1,108 @@
+"""The playground: encrypt, decrypt, sign and verify with a key the user may use.
+
+Each operation is one form and one service call; the menus list only keys the user may use
+for it (kms.services.usable), and the service checks again. What is typed here and what
+comes back is the user's own data, never key material; answers are not cached.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from kms.exceptions import ERRORS, error_message
+from kms.services import crypto_ops
+from kms.services.actor import Actor
+from kms.services.usable import OPERATIONS, keys_usable_for
+from kms.web.common import actor, login_required, page
+from kms.web.forms import PlaygroundForm
+
+
+def _forms(request: HttpRequest, op: str | None, bound: PlaygroundForm | None) -> dict[str, Any]:
+    """One form per operation (fields prefixed by its name), the posted one bound."""
+    who = actor(request)
+    chosen = request.GET.get("key", "")
+    out = {}
+    for name in OPERATIONS:
+        if name == op and bound is not None:
+            out[name] = bound
+            continue
+        names = keys_usable_for(actor=who, operation=name)
+        initial = {"key": chosen if chosen in names else None}
+        out[name] = PlaygroundForm(initial=initial, key_names=names, prefix=name)
+    return out
+
+
+def _shown(data: bytes) -> dict[str, Any]:
+    """Decrypted bytes as text when they are text, else as base64 (said so)."""
+    try:
+        text = data.decode()
+        if all(c.isprintable() or c in "\n\r\t" for c in text):
+            return {"text": text, "is_base64": False}
+    except UnicodeDecodeError:
+        pass
+    return {"text": base64.b64encode(data).decode(), "is_base64": True}
+
+
+def _sign_options(form: PlaygroundForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {"hash_name": data.get("algorithm") or None, "padding": data.get("padding") or None}
+
+
+def _run(who: Actor, op: str, form: PlaygroundForm) -> dict[str, Any]:
+    name = form.cleaned_data["key"]
+    if op == "encrypt":
+        out = crypto_ops.encrypt(
+            actor=who, name=name, plaintext=form.data_bytes(), context=form.context_bytes()
+        )
+        return {"output": out.ciphertext, "version": out.key_version}
+    if op == "decrypt":
+        plain = crypto_ops.decrypt(
+            actor=who,
+            name=name,
+            ciphertext=form.cleaned_data["token"],
+            context=form.context_bytes(),
+        )
+        return {"output_data": _shown(plain)}
+    if op == "sign":
+        sig = crypto_ops.sign(actor=who, name=name, data=form.data_bytes(), **_sign_options(form))
+        return {"output": sig.signature, "version": sig.key_version}
+    valid = crypto_ops.verify(
+        actor=who,
+        name=name,
+        data=form.data_bytes(),
+        signature=form.cleaned_data["token"],
+        **_sign_options(form),
+    )
+    return {"valid": valid}
+
+
+def _posted(request: HttpRequest) -> tuple[str | None, PlaygroundForm | None]:
+    op = request.POST.get("op") if request.method == "POST" else None
+    if op not in OPERATIONS:
+        return None, None
+    names = keys_usable_for(actor=actor(request), operation=op)
+    return op, PlaygroundForm(request.POST, key_names=names, prefix=op)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def playground(request: HttpRequest) -> HttpResponse:
+    op, form = _posted(request)
+    result: dict[str, Any] | None = None
+    if op and form is not None and form.is_valid():
+        try:
+            result = _run(actor(request), op, form)
+        except forms.ValidationError as exc:
+            form.add_error(None, exc)
+        except ERRORS as exc:
+            form.add_error(None, error_message(exc))
+    context = {"forms": _forms(request, op, form), "op": op, "form": form, "result": result}
+    partial = "playground/_result.html" if op else None
+    return page(request, "playground/page.html", partial, context)
