@@ -150,8 +150,11 @@ class AuditEvent(models.Model):
 
     seq = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField(db_index=True)
+    # No database constraint and no cascade: the id is part of the chained content, so
+    # deleting a user must not rewrite (or block) their events; actor_name keeps the name.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True, default="")
     auth_method = models.CharField(max_length=16, blank=True, default="")  # session, token, system

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -26,8 +26,15 @@ def bump() -> None:
     if not updated:  # a flushed test database: recreate the row
         StateGeneration.objects.get_or_create(pk=1, defaults={"n": 1})
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # delivered at commit, to LISTENing nodes
+        with connection.cursor() as cursor:  # delivered at commit, to LISTENing processes
             cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    transaction.on_commit(_pushed_here)  # this process sees its own change at once
+
+
+def _pushed_here() -> None:
+    from kms.dataplane.state import CACHE
+
+    CACHE.pushed = True
 
 
 def current() -> int | None:

@@ -12,6 +12,8 @@ a version's material never changes; whether it may be used is decided here.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from django.db import connection
 from kms.dataplane import generation
 from kms.services.crypto_core import KeySnap, VersionSnap
 
+log = logging.getLogger(__name__)
 MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
 
 
@@ -41,8 +44,10 @@ class TokenSnap:
 
 def _dt(value: Any) -> datetime | None:
     """SQLite returns text for datetimes; PostgreSQL returns aware datetimes."""
-    if value is None or isinstance(value, datetime):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # Django's SQLite backend hands back naive UTC datetimes
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -139,6 +144,8 @@ class StateCache:
     def sync(self) -> None:
         """Drop everything if the generation moved (read now, or within the window)."""
         window = settings.EGIDE_STATE_WINDOW_MS / 1000.0
+        if window > 0 and connection.vendor == "postgresql":
+            LISTENER.ensure_running()
         now = time.monotonic()
         if window > 0 and not self.pushed and now - self.checked_at < window and self.generation is not None:
             return
@@ -174,3 +181,44 @@ class StateCache:
 
 
 CACHE = StateCache()
+
+
+class Listener:
+    """LISTEN for the generation's NOTIFY (PostgreSQL): other processes' changes are pushed.
+
+    The poll window stays the bound: if this connection is down, nothing is lost but speed.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._pid = -1
+        self._lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="egide-state-listener", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None), params.pop("context", None)
+        while True:
+            try:
+                with psycopg.connect(**params, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {generation.NOTIFY_CHANNEL}")
+                    CACHE.pushed = True  # anything missed while not listening
+                    for _notify in conn.notifies():
+                        CACHE.pushed = True
+            except Exception:  # noqa: BLE001 - reconnect; the window bounds staleness meanwhile
+                log.warning("state listener lost its connection; retrying", exc_info=True)
+                time.sleep(1.0)
+
+
+LISTENER = Listener()

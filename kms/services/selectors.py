@@ -9,7 +9,9 @@ from kms import access
 from kms.crypto import KEY_TYPES
 from kms.exceptions import InvalidRequest
 from kms.models import Key, KeyState
-from kms.rules import NAME_PATTERN
+from django.utils import timezone
+
+from kms.services.rotation import annotate_rotation_due
 from kms.services.actor import Actor
 from kms.services.operation import operation
 
@@ -21,7 +23,7 @@ STATUSES = {KeyState.ACTIVE, KeyState.DISABLED, KeyState.DELETED}
 @dataclass(frozen=True)
 class KeyPage:
     keys: list[Key]
-    next_after: str | None  # the last name of this page, when there may be more
+    next_after: str | None  # the position after this page (opaque to callers), when there may be more
 
 
 def keys_list(
@@ -33,7 +35,8 @@ def keys_list(
     after: str | None = None,
     limit: int = 100,
 ) -> KeyPage:
-    """Keys the actor may view, in name order, `limit` at a time after the name `after`."""
+    """Keys the actor may view, in creation order (as the spec's `egide kms list` shows them),
+    `limit` at a time after the position `after`; each carries `rotation_due_reason`."""
     with operation(actor, "list") as op:
         if key_type is not None and key_type not in KEY_TYPES:
             raise InvalidRequest(f"type must be one of: {', '.join(KEY_TYPES)}")
@@ -41,7 +44,7 @@ def keys_list(
             raise InvalidRequest("status must be one of: active, disabled, deleted")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest(f"limit must be from 1 to {MAX_PAGE}")
-        if after is not None and not NAME_PATTERN.match(after):  # every cursor we issue is a key name
+        if after is not None and not (after.isdigit() and len(after) < 19):  # every cursor we issue is an id
             raise InvalidRequest("cursor is not one this server issued")
         keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
         if key_type:
@@ -53,9 +56,10 @@ def keys_list(
             # any character outside the rule) matches nothing.
             keys = keys.filter(name__startswith=name_prefix) if _NAME_TEXT.match(name_prefix) else keys.none()
         if after:
-            keys = keys.filter(name__gt=after)
-        page = list(keys.order_by("name")[: limit + 1])
+            keys = keys.filter(pk__gt=int(after))
+        keys = annotate_rotation_due(keys, timezone.now())
+        page = list(keys.order_by("pk")[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
         op.success(details={"returned": len(page)})
-        return KeyPage(page, page[-1].name if more else None)
+        return KeyPage(page, str(page[-1].pk) if more else None)

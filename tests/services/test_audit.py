@@ -604,12 +604,6 @@ def test_per_key_grants_are_audited_under_the_actor_who_used_them(world, mallory
     assert (event.outcome, event.actor_name) == ("success", "mallory")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (kms/models.py, outside this change): AuditEvent.actor is on_delete=SET_NULL and "
-    "actor_id is chained, so deleting a user rewrites their events and verify_chain reports "
-    "tampering; keep the id (DO_NOTHING, db_constraint=False) or PROTECT users with events",
-)
 def test_deleting_a_user_does_not_break_the_chain(alice, system):
     keys.key_create(actor=actor_for(alice), name="payments", key_type="aes256")
     alice.delete()

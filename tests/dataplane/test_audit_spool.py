@@ -1,0 +1,72 @@
+"""The audit spool: every data-plane operation leaves one line, shipped once into the chain."""
+
+import base64
+import json
+import os
+
+import pytest
+from django.test import override_settings
+
+from egide_site.wsgi import application
+from kms.dataplane import spool
+from kms.models import AuditEvent, KeyVersion
+from kms.services.audit import verify_chain
+from tests.dataplane.conftest import wsgi_call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = json.dumps({"plaintext": base64.b64encode(b"secret-payload").decode()}).encode()
+
+
+@pytest.fixture
+def spooled(tmp_path):
+    with override_settings(EGIDE_AUDIT_SINK="spool", EGIDE_AUDIT_SPOOL_DIR=tmp_path, EGIDE_AUDIT_SHIP_INTERVAL_MS=3_600_000):
+        writer = spool.SpoolWriter()
+        original, spool.WRITER = spool.WRITER, writer
+        try:
+            yield tmp_path
+        finally:
+            writer.path = None  # nothing left for its exit-time shipping
+            spool.WRITER = original
+
+
+def test_each_operation_is_spooled_then_shipped_exactly_once(spooled, bearer, create_key):
+    create_key("k", "aes256")
+    before = AuditEvent.objects.count()
+    for _ in range(5):
+        assert wsgi_call(application, "/v1/kms/encrypt/k", BODY, bearer)[0] == 200
+    assert wsgi_call(application, "/v1/kms/encrypt/nope", BODY, bearer)[0] == 404
+    assert AuditEvent.objects.count() == before  # not yet shipped
+    lines = (spooled / spool.WRITER.path.name).read_text().splitlines()
+    assert len(lines) == 6 and "secret-payload" not in "".join(lines)
+    assert spool.ship_all() == 6
+    assert spool.ship_all() == 0  # shipped once
+    events = AuditEvent.objects.filter(action="encrypt").order_by("seq")
+    assert [e.outcome for e in events] == ["success"] * 5 + ["denied"]
+    assert KeyVersion.objects.get(key__name="k").encrypt_count == 5
+    assert verify_chain().ok
+
+
+def test_a_torn_last_line_waits_for_its_end(spooled, bearer, create_key):
+    create_key("k", "aes256")
+    assert wsgi_call(application, "/v1/kms/encrypt/k", BODY, bearer)[0] == 200
+    path = spool.WRITER.path
+    with open(path, "ab") as fh:
+        fh.write(b'{"at": "2026-01-01T00:00:00+00:00", "action": "enc')
+    assert spool.ship_all() == 1
+    with open(path, "ab") as fh:
+        fh.write(b'rypt", "source": "api"}\n')
+    assert spool.ship_all() == 1
+    assert verify_chain().ok
+
+
+def test_when_the_spool_cannot_be_written_the_operation_fails_closed(spooled, bearer, create_key, monkeypatch):
+    create_key("k", "aes256")
+
+    def disk_full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_full)
+    status, _, body = wsgi_call(application, "/v1/kms/encrypt/k", BODY, bearer)
+    assert status == 503
+    assert "ciphertext" not in body.decode()
+    assert json.loads(body)["error"]["code"] == "unavailable"
