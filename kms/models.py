@@ -64,6 +64,7 @@ class Key(models.Model):
     last_rotated_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
+    state_before_delete = models.CharField(max_length=16, blank=True, default="")  # restore returns to it
 
     class Meta:
         ordering = ["name"]

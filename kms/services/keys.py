@@ -30,7 +30,7 @@ from kms.models import Key, KeyState, KeyVersion
 from kms.services import approvals
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
-from kms.services.operation import Operation, operation
+from kms.services.operation import Abandoned, Operation, operation
 
 log = logging.getLogger(__name__)
 MAX_APPROVALS = 10
@@ -285,9 +285,10 @@ def key_delete(*, actor: Actor, name: str) -> Key:
             key = _deletable(key_for(actor, name, "delete", lock=True))
             op.key = key
             now = timezone.now()
+            key.state_before_delete = key.state
             key.state, key.deleted_at = KeyState.DELETED, now
             key.purge_after = now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)
-            key.save(update_fields=["state", "deleted_at", "purge_after", "updated_at"])
+            key.save(update_fields=["state", "state_before_delete", "deleted_at", "purge_after", "updated_at"])
             op.success(key=key, details={"purge_after": key.purge_after.isoformat()})
         return key
 
@@ -307,8 +308,10 @@ def key_restore(*, actor: Actor, name: str) -> Key:
             op.key = key
             if key.state != KeyState.DELETED:
                 raise InvalidRequest(f"key '{key.name}' is not deleted")
-            key.state, key.deleted_at, key.purge_after = KeyState.ACTIVE, None, None
-            key.save(update_fields=["state", "deleted_at", "purge_after", "updated_at"])
+            # Back to what it was: a key disabled before its deletion stays disabled.
+            key.state = key.state_before_delete or KeyState.ACTIVE
+            key.deleted_at, key.purge_after, key.state_before_delete = None, None, ""
+            key.save(update_fields=["state", "state_before_delete", "deleted_at", "purge_after", "updated_at"])
             op.success(key=key)
         return key
 
@@ -343,7 +346,7 @@ def _purge_locked(op: Operation, key: Key) -> None:
 M = TypeVar("M", bound=models.Model)
 
 
-class NotClaimed(Exception):  # noqa: N818 - an outcome, not an error: never audited
+class NotClaimed(Abandoned):  # an outcome, not an error: never audited
     """Under the lock the row no longer qualifies, or another node holds it: leave it alone."""
 
 

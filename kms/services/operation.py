@@ -39,6 +39,19 @@ def _recordable_version(value: object) -> int | None:
     return value
 
 
+class Abandoned(Exception):  # noqa: N818 - an outcome, not an error
+    """Raised to abandon an operation that did not happen (e.g. another node took the row):
+    nothing changed and nothing was attempted on anyone's behalf, so nothing is audited."""
+
+
+class _Internal(Exception):
+    code = "internal_error"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"internal error ({kind})")
+        self.message = f"internal error ({kind})"
+
+
 class Operation:
     def __init__(self, actor: Actor, action: str, key_name: str) -> None:
         self.actor = actor
@@ -89,11 +102,20 @@ def operation(actor: Actor, action: str, *, key_name: str = "") -> Iterator[Oper
     op = Operation(actor, action, key_name)
     try:
         yield op
-    except ApprovalRequired:
-        # Not a failure: the request and its event were written; the action waits.
+    except (ApprovalRequired, Abandoned):
+        # Not failures: an approval request and its event were written (the action waits),
+        # or the operation never happened.
         raise
     except ERRORS as exc:
         op.failed(exc)
+        raise
+    except Exception as exc:
+        # A bug or an outage: still one event ("internal_error", the exception's class only),
+        # if the database takes it; the original error is what the caller sees either way.
+        try:
+            op.failed(_Internal(type(exc).__name__))
+        except Exception:  # noqa: BLE001, S110 - the outage may be the database itself
+            pass
         raise
     if not op.recorded:
         raise RuntimeError(f"service {action!r} finished without recording its audit event")

@@ -211,21 +211,12 @@ def _rotate_if_due(actor: Actor, candidate: Key, now: datetime) -> Rotated:
 
 
 def _failure(actor: Actor, key: Key, exc: Exception) -> Failed:
-    """Report a failed rotation. Typed errors were audited by the operation frame; anything
-    else (a bug, the database, the crypto library) is audited here as `internal_error`,
-    naming only the exception's class: its message could hold anything."""
+    """Report a failed rotation. The operation frame audited it (typed errors with their
+    code, anything else as `internal_error` naming only the exception's class)."""
     if isinstance(exc, ERRORS):
         return Failed(key.name, error_code(exc), error_message(exc))
     log.error("rotation of key %s failed", key.name, exc_info=exc)
-    message = f"{type(exc).__name__} (see the scheduler's log)"
-    try:
-        audit.record(
-            actor, "rotate", outcome="error", key=key, key_version=key.current_version,
-            error_code="internal_error", details={"message": message},
-        )  # fmt: skip
-    except Exception:
-        log.exception("could not audit the failed rotation of key %s", key.name)
-    return Failed(key.name, "internal_error", message)
+    return Failed(key.name, "internal_error", f"{type(exc).__name__} (see the scheduler's log)")
 
 
 # --- the scheduler's pass ---------------------------------------------------------------

@@ -44,7 +44,8 @@ def keys_list(
             raise InvalidRequest("status must be one of: active, disabled, deleted")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest(f"limit must be from 1 to {MAX_PAGE}")
-        if after is not None and not (after.isdigit() and len(after) < 19):  # every cursor we issue is an id
+        # Every cursor we issue is an id. isascii: str.isdigit() also takes "²" (int() refuses it).
+        if after is not None and not (after.isascii() and after.isdigit() and len(after) < 19):
             raise InvalidRequest("cursor is not one this server issued")
         keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
         if key_type:

@@ -37,8 +37,8 @@ def token_create(
     with operation(actor, "token_create") as op:
         if not actor.is_system and actor.user.pk != user.pk:
             raise PermissionDenied("tokens are created by their owner")
-        if not isinstance(name, str) or len(name) > 100:
-            raise InvalidRequest("token name must be text of at most 100 characters")
+        if not isinstance(name, str) or len(name) > 100 or not name.isprintable():
+            raise InvalidRequest("token name must be printable text of at most 100 characters")
         if expires_in is not None and not timedelta(seconds=60) <= expires_in <= MAX_TOKEN_LIFETIME:
             raise InvalidRequest("expires_in must be between 60 seconds and 10 years")
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -53,11 +53,6 @@ def test_a_garbled_version_is_refused_and_audited(alice, bob, create_key, versio
     assert all(e.key_version is None and len(e.details["message"]) <= 300 for e in events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (kms/services/tokens.py, outside this change): a token name with NUL is not "
-    "refused; PostgreSQL then fails the insert with a DataError (a 500)",
-)
 def test_a_token_name_with_nul_is_refused(bob):
     from kms.services import tokens
 

@@ -182,11 +182,6 @@ def test_only_a_deleted_key_can_be_restored(admin, payments):
         keys.key_restore(actor=admin, name="payments")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (needs a model field, outside kms/services): restore always answers 'active', "
-    "so deleting then restoring re-enables a key an administrator had disabled",
-)
 def test_restoring_a_key_that_was_disabled_leaves_it_disabled(admin, payments):
     keys.key_disable(actor=admin, name="payments")
     keys.key_delete(actor=admin, name="payments")
