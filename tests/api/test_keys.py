@@ -59,9 +59,9 @@ def test_a_second_key_with_the_same_name_is_refused(api_alice, create_key):
     error(post(api_alice, "/v1/kms/keys/payments", {"type": "aes256"}), 409, "key_exists")
 
 
-def test_an_unknown_key_type_is_refused(api_alice):
-    message = error(post(api_alice, "/v1/kms/keys/k", {"type": "des"}), 400, "invalid_request")
-    assert "type" in message
+def test_an_unknown_key_type_is_refused_naming_the_valid_ones(api_alice):
+    message = error(post(api_alice, "/v1/kms/keys/k", {"type": "des"}), 400, "invalid_key_type")
+    assert "aes256" in message and "ed25519" in message
 
 
 def test_an_invalid_key_name_is_refused(api_alice):
