@@ -2,15 +2,22 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-run-$(HASH)
+DEV    := $(VENV)/.installed-dev-$(HASH)
 
-.PHONY: run test test-sqlite test-postgres test-slow install lint bench-smoke clean
+.PHONY: run test test-sqlite test-postgres test-slow install lint bench bench-smoke clean
 
+# The runtime only (make run); the test tools on top (make test).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-run-* && touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	rm -f $(VENV)/.installed-dev-* && touch $(DEV)
 
 install: $(STAMP)
 
@@ -21,20 +28,20 @@ run: $(STAMP)
 	EGIDE_DEV=1 $(BIN)/python manage.py runserver 127.0.0.1:8200
 
 ## The whole suite: SQLite, then PostgreSQL when reachable (required when REQUIRE_POSTGRES=1).
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python scripts/run_tests.py
 
-test-sqlite: $(STAMP)
+test-sqlite: $(DEV)
 	$(BIN)/python scripts/run_tests.py --only sqlite
 
-test-postgres: $(STAMP)
+test-postgres: $(DEV)
 	$(BIN)/python scripts/run_tests.py --only postgres
 
 ## Long load and fault tests (not part of `make test`).
-test-slow: $(STAMP)
+test-slow: $(DEV)
 	$(BIN)/python scripts/run_tests.py --slow
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check kms egide_site tests
 
 clean:
