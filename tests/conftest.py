@@ -27,9 +27,11 @@ _TURN: dict[str, itertools.count] = {}
 def _fresh_data_plane_state():
     # Each test's database is rolled back; the data plane's per-process caches must not
     # outlive it (in production the generation only moves forward).
+    from kms.dataplane import throttle
     from kms.dataplane.state import CACHE
 
     CACHE.clear()
+    throttle.reset()
     yield
     CACHE.clear()
 

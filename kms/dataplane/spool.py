@@ -69,14 +69,32 @@ class SpoolWriter:
             with self._lock:
                 if self._pid != os.getpid():
                     self._open()
-                written = os.write(self._fd, line)
-                if written != len(line):
-                    raise OSError(f"short write ({written} of {len(line)} bytes)")
-                if settings.EGIDE_AUDIT_FSYNC:
-                    os.fsync(self._fd)
+                self._write_whole(line)
         except OSError as exc:
             log.error("audit spool write failed: %s", exc)
             raise AuditUnavailable("the audit trail cannot be written; the operation was refused") from None
+
+    def _write_whole(self, line: bytes) -> None:
+        """The line whole, or nothing: a failed, short or unsynced write is cut off again.
+
+        Left in place, a torn line (a disk filling up mid-write) would glue itself to the
+        next line written once there is space again, and the shipper would read both as
+        one corrupt line: that next operation, answered as done, would lose its event. A
+        refused operation's whole line would be shipped as a success.
+        """
+        start = os.lseek(self._fd, 0, os.SEEK_END)  # only this process writes this file
+        try:
+            written = os.write(self._fd, line)
+            if written != len(line):
+                raise OSError(f"short write ({written} of {len(line)} bytes)")
+            if settings.EGIDE_AUDIT_FSYNC:
+                os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                self._pid = -1  # cannot cut it off: the next line goes to a new file
+            raise
 
     def _start_shipper(self) -> None:
         if self._shipper is not None and self._shipper.is_alive() and self._pid == os.getpid():

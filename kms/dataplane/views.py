@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -21,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from kms.api import views_crypto
-from kms.dataplane import parse, spool
+from kms.dataplane import parse, spool, throttle
 from kms.dataplane.state import CACHE, TokenSnap
 from kms.exceptions import ERRORS, STATUS_BY_CODE, KeyNotFound, PermissionDenied, error_code, error_message
 from kms.rules import NAME_PATTERN, printable_name
@@ -44,6 +45,7 @@ FALLBACK = {
     "rewrap": views_crypto.RewrapView.as_view(),
 }
 DENIALS = {"permission_denied", "key_not_found"}
+log = logging.getLogger(__name__)
 _last_used_written: dict[int, float] = {}
 _last_used_lock = threading.Lock()
 
@@ -78,11 +80,13 @@ def _json(payload: Any, status: int, request_id: str, extra: dict[str, str] | No
     return Reply(status, json.dumps(payload, separators=(",", ":")).encode(), headers)
 
 
-def _error(code: str, message: str, request_id: str, status: int | None = None) -> Reply:
+def _error(code: str, message: str, request_id: str, status: int | None = None,
+           extra: dict[str, str] | None = None) -> Reply:  # fmt: skip
     status = status or STATUS_BY_CODE.get(code, 400)
     if status >= 500:
         return _json({"error": {"code": "unavailable", "message": message}}, 503, request_id, {"Retry-After": "1"})
-    extra = {"WWW-Authenticate": 'Bearer realm="egide"'} if status == 401 else None
+    if status == 401:
+        extra = {**(extra or {}), "WWW-Authenticate": 'Bearer realm="egide"'}
     return _json({"error": {"code": code, "message": message}}, status, request_id, extra)
 
 
@@ -175,16 +179,33 @@ def body_too_large(content_length: str) -> str | None:
 
 
 def serve(call: Call) -> Reply:
-    """Answer one bearer-token JSON data-plane request (no query string: see is_fast)."""
+    """Answer one bearer-token JSON data-plane request (no query string: see is_fast).
+
+    The database gone (state, token or the audit row of EGIDE_AUDIT_SINK=table) is a 503
+    `unavailable`, as on the DRF path: the operation is refused, not answered unaudited.
+    """
+    try:
+        return _serve(call)
+    except DatabaseError as exc:
+        log.error("data plane: database unavailable (%s): %s", type(exc).__name__, str(exc).strip()[:200])
+        return _error("unavailable", "the database is unavailable; retry shortly", call.request_id)
+
+
+def _serve(call: Call) -> Reply:
     request_id, operation, name = call.request_id, call.operation, call.name
     too_large = body_too_large(call.content_length)
     if too_large:
         return _error("payload_too_large", too_large, request_id)
+    wait = throttle.wait_needed("address", call.remote_addr)
     CACHE.sync()
     try:
         token = _token(call)
     except _Unauthenticated:
         return _error("unauthenticated", "invalid, expired or revoked token", request_id)
+    wait = wait or throttle.wait_needed("token", str(token.token_id))
+    if wait:
+        return _error("throttled", f"too many requests; retry in {wait} s", request_id,
+                      extra={"Retry-After": str(wait)})  # fmt: skip
     event = _base_event(call, token)
     outcome: Outcome | None = None
     try:

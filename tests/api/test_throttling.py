@@ -73,3 +73,16 @@ def test_the_budget_comes_back(settings, bob, monkeypatch):
     assert 1 <= int(response["Retry-After"]) <= 60
     monkeypatch.setattr("rest_framework.throttling.SimpleRateThrottle.timer", lambda self: now + 61)
     data(client.get("/v1/kms/keys"))
+
+
+def test_the_data_plane_obeys_the_same_limits(settings, bob, create_key):
+    from kms.dataplane import throttle
+
+    create_key("k", "aes256")
+    settings.EGIDE_THROTTLE_TOKEN = "2/min"
+    throttle.reset()
+    client = client_for(bob)
+    for _ in range(2):
+        data(post(client, "/v1/kms/encrypt/k", {"plaintext": "QQ=="}))
+    throttled(post(client, "/v1/kms/encrypt/k", {"plaintext": "QQ=="}))
+    throttle.reset()

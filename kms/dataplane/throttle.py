@@ -1,0 +1,47 @@
+"""Rate limits on the fast lane: the same settings as the DRF views (EGIDE_THROTTLE_TOKEN,
+EGIDE_THROTTLE_ADDRESS), as fixed-window counters in process memory.
+
+Like DRF's throttles over the local-memory cache, the count is per server process: with
+W workers a client may reach up to W times the rate. O(1) per request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_lock = threading.Lock()
+_windows: dict[tuple[str, str], tuple[float, int]] = {}
+_parsed: dict[str, tuple[int, int]] = {}
+
+
+def _rate(text: str) -> tuple[int, int]:
+    """'200000/min' → (200000, 60)."""
+    if text not in _parsed:
+        count, _, period = text.partition("/")
+        _parsed[text] = (int(count), _PERIODS[period.strip()[0]])
+    return _parsed[text]
+
+
+def wait_needed(scope: str, ident: str) -> int:
+    """0 if this request may go on, else the seconds to wait (for Retry-After)."""
+    limit, period = _rate(getattr(settings, f"EGIDE_THROTTLE_{scope.upper()}"))
+    now = time.monotonic()
+    with _lock:
+        start, count = _windows.get((scope, ident), (now, 0))
+        if now - start >= period:
+            start, count = now, 0
+        if count >= limit:
+            return max(1, int(period - (now - start)) + 1)
+        _windows[(scope, ident)] = (start, count + 1)
+        if len(_windows) > 100_000:  # forget idle clients
+            _windows.clear()
+    return 0
+
+
+def reset() -> None:
+    with _lock:
+        _windows.clear()
