@@ -6,7 +6,7 @@ HASH   := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-run-$(HASH)
 DEV    := $(VENV)/.installed-dev-$(HASH)
 
-.PHONY: run test test-sqlite test-postgres test-slow install lint bench bench-smoke clean
+.PHONY: run test test-sqlite test-postgres test-slow install install-dev lint bench bench-smoke clean
 
 # The runtime only (make run); the test tools on top (make test).
 $(STAMP): pyproject.toml
@@ -20,6 +20,8 @@ $(DEV): $(STAMP)
 	rm -f $(VENV)/.installed-dev-* && touch $(DEV)
 
 install: $(STAMP)
+
+install-dev: $(DEV)
 
 ## Install, migrate, create the admin account and an API token, serve on 127.0.0.1:8200.
 run: $(STAMP)
@@ -40,6 +42,13 @@ test-postgres: $(DEV)
 ## Long load and fault tests (not part of `make test`).
 test-slow: $(DEV)
 	$(BIN)/python scripts/run_tests.py --slow
+
+## Egide against OpenBao, side by side (docs/benchmarks.md); bench-smoke: seconds, for CI.
+bench: $(DEV)
+	bench/run.sh
+
+bench-smoke: $(DEV)
+	bench/run.sh --smoke
 
 lint: $(DEV)
 	$(BIN)/ruff check kms egide_site tests
