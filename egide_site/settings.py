@@ -176,8 +176,10 @@ EGIDE_HTTPS = env.boolean("EGIDE_HTTPS", not DEV)
 if env.boolean("EGIDE_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = EGIDE_HTTPS and env.boolean("EGIDE_SSL_REDIRECT", True)
-SESSION_COOKIE_SECURE = EGIDE_HTTPS
-CSRF_COOKIE_SECURE = EGIDE_HTTPS
+# Behind a TLS-terminating proxy the browser still speaks HTTPS: cookies stay Secure.
+# Plain-HTTP development (EGIDE_DEV=1) is the only exception.
+SESSION_COOKIE_SECURE = not DEV or EGIDE_HTTPS
+CSRF_COOKIE_SECURE = not DEV or EGIDE_HTTPS
 SECURE_HSTS_SECONDS = env.integer("EGIDE_HSTS_SECONDS", 31536000 if EGIDE_HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = EGIDE_HTTPS
 SECURE_HSTS_PRELOAD = EGIDE_HTTPS and env.boolean("EGIDE_HSTS_PRELOAD", True)
@@ -190,7 +192,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SILENCED_SYSTEM_CHECKS = []
 if not EGIDE_HTTPS and not DEV:
     # Documented choice: TLS is terminated in front of Egide (README, "Behind a proxy").
-    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
 elif not SECURE_SSL_REDIRECT and not DEV:
     SILENCED_SYSTEM_CHECKS += ["security.W008"]  # the proxy redirects http to https
 

@@ -24,6 +24,14 @@ _TURN: dict[str, itertools.count] = {}
 
 
 @pytest.fixture(autouse=True)
+def _data_plane_test_mode(settings):
+    # Every change is seen at once and audit rows are written in the request, whatever the
+    # environment says; tests/dataplane covers the window and the spool on purpose.
+    settings.EGIDE_STATE_WINDOW_MS = 0
+    settings.EGIDE_AUDIT_SINK = "table"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_data_plane_state():
     # Each test's database is rolled back; the data plane's per-process caches must not
     # outlive it (in production the generation only moves forward).

@@ -126,6 +126,11 @@ class ApiView(APIView):
         s.is_valid(raise_exception=True)
         return dict(s.validated_data)
 
+    def no_body(self) -> None:
+        """A request that takes no parameters refuses any (never silently ignores them)."""
+        if self.request.data:
+            raise InvalidRequest("this request takes no body")
+
     @staticmethod
     def ok(data: Any, status: int = 200, **extra: Any) -> Response:
         return Response({"data": data, **extra}, status=status)

@@ -100,6 +100,7 @@ class KeyView(ApiView):
     @extend_schema(operation_id="keys_delete",
                    responses={204: None, 202: PENDING, **ERRORS})  # fmt: skip
     def delete(self, request: Request, name: str) -> Response:
+        self.no_body()
         key_services.key_delete(actor=self.actor, name=name)
         return Response(status=204)
 

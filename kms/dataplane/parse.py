@@ -51,7 +51,8 @@ def b64(value: Any, field: str) -> bytes:
 def _value(kind: str, value: Any, field: str) -> Any:
     optional = kind.endswith("?")
     if value is None:
-        if optional:
+        # Absent is allowed for "?" fields; null only where it means "none" (context, algorithm).
+        if optional and not kind.startswith("bool"):
             return None
         raise InvalidRequest(f"{field}: may not be null")
     base = kind.rstrip("?")

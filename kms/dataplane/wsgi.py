@@ -75,15 +75,19 @@ class FastLane:
 
     @staticmethod
     def _call(environ: dict[str, Any], match: re.Match[str], request_id: str) -> Call:
-        from urllib.parse import unquote
-
         length = environ.get("CONTENT_LENGTH", "")
         from kms.dataplane.views import body_too_large
 
         body = b"" if body_too_large(length) else _read(environ, length)
-        return Call(match.group(1), unquote(match.group(2)), environ.get("HTTP_AUTHORIZATION", ""),
+        return Call(match.group(1), _path_text(match.group(2)), environ.get("HTTP_AUTHORIZATION", ""),
                     environ.get("HTTP_X_EGIDE_CLIENT", ""), length, body, request_id,
                     environ.get("REMOTE_ADDR", ""))  # fmt: skip
+
+
+def _path_text(raw: str) -> str:
+    """PATH_INFO is already percent-decoded, as latin-1 (PEP 3333): decode it as Django does,
+    once (decoding again would turn `%2561` into `a`)."""
+    return raw.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def _read(environ: dict[str, Any], length: str) -> bytes:

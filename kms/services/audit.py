@@ -131,7 +131,9 @@ def _insert(params: list[list[Any]]) -> None:
     """PostgreSQL: COPY (one stream for the batch). SQLite: executemany (in-process)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(_COPY) as copy:
+            # The raw psycopg cursor: its errors must become Django's DatabaseError like any
+            # other statement's, or no adapter maps them to 503 (they were 500s).
+            with connection.wrap_database_errors, cursor.cursor.copy(_COPY) as copy:
                 for row in params:
                     copy.write_row(row)
         else:

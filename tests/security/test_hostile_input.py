@@ -510,6 +510,9 @@ CASES: list[Any] = [
             "cursor of a nul name": "cursor=AA%3D%3D",
             "cursor of an emoji": "cursor=8J-UkQ%3D%3D",
             "cursor of a path": "cursor=Li4veA%3D%3D",
+            "cursor of a superscript digit": "cursor=wrI%3D",
+            "cursor of a fullwidth digit": "cursor=77yR",
+            "cursor of a huge number": "cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
         }.items()
     ],
     *[
@@ -542,9 +545,10 @@ CASES: list[Any] = [
     *[
         P(f"create type {label}", Case("POST", "/v1/kms/keys/new-key", {"type": value}, code=code))
         for label, value, code in [
-            ("upper case", "AES256", "invalid_request"),
-            ("unknown", "rsa1024", "invalid_request"),
-            ("trailing space", "aes256 ", "invalid_request"),
+            ("upper case", "AES256", "invalid_key_type"),
+            ("unknown", "rsa1024", "invalid_key_type"),
+            ("trailing space", "aes256 ", "invalid_key_type"),
+            ("leading space", " aes256", "invalid_key_type"),
             ("nul", "aes256\x00", "invalid_request"),
             ("empty", "", "invalid_request"),
             ("lone surrogate", "\ud800", "invalid_request"),

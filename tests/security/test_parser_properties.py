@@ -47,9 +47,10 @@ WITH_DB = settings(
 NEAR_TOKENS = st.from_regex(r"egide:v[0-9]{0,11}:[A-Za-z0-9+/=]{0,24}", fullmatch=True)
 
 
-# Built now, not lazily inside a test: hypothesis imports its regex module on first use,
-# and a first import under its raised recursion limit has upset CPython 3.11's AST
-# recursion check ("AST constructor recursion depth mismatch") through pytest's rewriter.
+# Built now, at collection, not lazily inside a test: hypothesis imports its regex module on
+# first use, through pytest's assertion rewriter (ast.parse). CPython 3.11's ast module is not
+# thread-safe ("AST constructor recursion depth mismatch") and background threads that log
+# tracebacks (3.11's traceback calls ast.parse for its carets) may be running mid-test.
 NEAR_TOKENS.validate()
 
 
