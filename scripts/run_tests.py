@@ -27,7 +27,8 @@ def postgres_reachable(url: str) -> bool:
         import psycopg
 
         dsn = url.replace("postgres://", "postgresql://", 1)
-        with psycopg.connect(dsn, connect_timeout=3):
+        # The server, not the named database: pytest-django creates test_<name> itself.
+        with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", connect_timeout=3):
             return True
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         print(f"PostgreSQL not reachable at {url}: {exc}".strip(), file=sys.stderr)
