@@ -84,9 +84,8 @@ def main() -> int:
         plain, enc, out = Path(tmp, "plain"), Path(tmp, "plain.enc"), Path(tmp, "plain.out")
         make_input(plain, args.size, args.random)
         run(["kms", "create", args.key, "--type", "aes256"])
-        print(
-            f"egide {EGIDE}  key {args.key}  file {args.size} bytes ({'random' if args.random else 'sparse zeros'})"
-        )
+        contents = "random" if args.random else "sparse zeros"
+        print(f"egide {EGIDE}  key {args.key}  file {args.size} bytes ({contents})")
         wall, rss = run(["kms", "encrypt", args.key, "--input", str(plain), "--output", str(enc)])
         report("encrypt", args.size, wall, rss)
         wall, rss = run(["kms", "decrypt", args.key, "--input", str(enc), "--output", str(out)])

@@ -135,16 +135,19 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         + (" vs OpenBao Transit (file audit on)" if with_bao else ""),
         "",
     ]
-    head = "| operation | key type | payload | conc | Egide req/s | Egide items/s "
-    head += "| Egide p50 / p99 ms | Egide CPU us/req (app + DB) |"
-    sep = "|---|---|---|---|---|---|---|---|"
     if with_bao:
-        head += " OpenBao req/s | OpenBao items/s | OpenBao p50 / p99 ms | OpenBao CPU us/req "
-        head += "| Egide / OpenBao |"
-        sep += "---|---|---|---|---|"
-    head += " errors |"
-    sep += "---|"
-    out += [head, sep]
+        head = (
+            "| operation | key type | payload | conc | Egide req/s | OpenBao req/s "
+            "| Egide / OpenBao | items/s Egide / OpenBao | Egide p50 / p99 ms "
+            "| OpenBao p50 / p99 ms | Egide CPU us/req (app + DB) | OpenBao CPU us/req "
+            "| CPU/req OpenBao / Egide | errors |"
+        )
+    else:
+        head = (
+            "| operation | key type | payload | conc | Egide req/s | items/s "
+            "| Egide p50 / p99 ms | Egide CPU us/req (app + DB) | errors |"
+        )
+    out += [head, "|" + "---|" * head.count(" | ") + "---|"]
     for k in order:
         runs = groups[k]
         first = runs[0]
@@ -153,28 +156,65 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         app = med([1e6 * r["app_cpu_s"] / r["requests"] for r in runs if r["requests"]])
         dbc = med([1e6 * r["db_cpu_s"] / r["requests"] for r in runs if r["requests"]])
         cpu = f"{fmt(app)} + {fmt(dbc)}" if db == "postgres" else f"{fmt(app)} + (in-process)"
+        latency = (
+            f"{med([r['p50_us'] for r in runs]) / 1000:.2f} / "
+            f"{med([r['p99_us'] for r in runs]) / 1000:.2f}"
+        )
         errors = error_text(runs)
-        line = (f"| {first['op']} | {first['keytype']} | {first['payload']} | {first['conc']} "
-                f"| {spread(rps)} | {spread(items)} "
-                f"| {med([r['p50_us'] for r in runs]) / 1000:.2f} / "
-                f"{med([r['p99_us'] for r in runs]) / 1000:.2f} | {cpu} |")  # fmt: skip
-        if with_bao:
-            b = bao.get(k, [])
-            if b:
-                brps = [x["rps"] for x in b]
-                errors_b = sum(x["errors"] for x in b)
-                line += (f" {spread(brps)} | {spread([x['items'] for x in b])} "
-                         f"| {med([x['p50'] for x in b]):.2f} / {med([x['p99'] for x in b]):.2f} "
-                         f"| {fmt(med([x['cpu_us'] for x in b]))} "
-                         f"| **{med(rps) / med(brps):.2f}** |")  # fmt: skip
-                if errors_b:
-                    errors = f"{errors} (OpenBao {errors_b})"
-            else:
-                line += " - | - | - | - | - |"
-        line += f" {errors} |"
-        out.append(line)
+        line = f"| {first['op']} | {first['keytype']} | {first['payload']} | {first['conc']} "
+        b = bao.get(k, [])
+        if not with_bao:
+            line += f"| {spread(rps)} | {spread(items)} | {latency} | {cpu} "
+        elif not b:
+            line += (
+                f"| {spread(rps)} | - | - | {spread(items)} / - | {latency} | - | {cpu} | - | - "
+            )
+        else:
+            brps = [x["rps"] for x in b]
+            bcpu = med([x["cpu_us"] for x in b])
+            errors_b = sum(x["errors"] for x in b)
+            if errors_b:
+                errors = f"{errors} (OpenBao {errors_b})"
+            line += (
+                f"| {spread(rps)} | {spread(brps)} | **{med(rps) / med(brps):.2f}** "
+                f"| {spread(items)} / {spread([x['items'] for x in b])} | {latency} "
+                f"| {med([x['p50'] for x in b]):.2f} / {med([x['p99'] for x in b]):.2f} "
+                f"| {cpu} | {fmt(bcpu)} | **{bcpu / (app + dbc):.2f}** "
+            )
+        out.append(line + f"| {errors} |")
+    busy = [b for b in (other_load(r) for r in runs_of(egide, server)) if b is not None]
+    if busy:
+        note = (
+            f"Other processes on the machine, as a share of its {os.cpu_count()} cores: "
+            f"median {med(busy):.0%} (max {max(busy):.0%}) during these Egide rows"
+        )
+        if with_bao and leg_load(egide, "openbao"):
+            note += f", {leg_load(egide, 'openbao')} on average during OpenBao's rows"
+        out += ["", note + " (the higher, the noisier the figures)."]
     out.append("")
     return out
+
+
+def other_load(row: dict) -> float | None:
+    """Share of the machine's CPU that processes other than this row's server and wrk used."""
+    if "machine_cpu_s" not in row or not row["wall_s"]:
+        return None
+    others = row["machine_cpu_s"] - row["app_cpu_s"] - row["db_cpu_s"] - row["wrk_cpu_s"]
+    return max(others, 0.0) / (row["wall_s"] * (os.cpu_count() or 1))
+
+
+def runs_of(results: list[dict], server: str) -> list[dict]:
+    return [r for r in results if r["kind"] == "rpc" and r["server"] == server]
+
+
+def leg_load(results: list[dict], server: str) -> str:
+    """Share of the machine used by other processes during a whole leg (median over rounds)."""
+    legs = [r for r in results if r["kind"] == "leg" and r["server"] == server and r["wall_s"]]
+    shares = [
+        max(r["machine_cpu_s"] - r["own_cpu_s"], 0.0) / (r["wall_s"] * (os.cpu_count() or 1))
+        for r in legs
+    ]
+    return f"{med(shares):.0%}" if shares else ""
 
 
 def error_text(runs: list[dict]) -> str:
@@ -195,8 +235,8 @@ def scale_table(results: list[dict]) -> list[str]:
         return []
     out = ["#### Scale: the same request, small vs large tables", "",
            "| what | database | small | large | req/s small -> large | large / small | "
-           "p50 ms small -> large | errors |",
-           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "p50 ms small -> large | CPU us/req small -> large | errors |",
+           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for group, label in SCALE_GROUPS:
         for server in dict.fromkeys(r["server"] for r in rows):
             pair = {r["id"].rsplit("_", 1)[1]: r for r in rows
@@ -209,10 +249,16 @@ def scale_table(results: list[dict]) -> list[str]:
                 f"| {label} | {server.removeprefix('egide-')} | {describe(s)} | {describe(big)} "
                 f"| {fmt(s['rps'])} -> {fmt(big['rps'])} | **{ratio:.2f}** "
                 f"| {s['p50_us'] / 1000:.2f} -> {big['p50_us'] / 1000:.2f} "
+                f"| {fmt(cpu_per_request(s))} -> {fmt(cpu_per_request(big))} "
                 f"| {error_text([s, big])} |"
             )
     out.append("")
     return out
+
+
+def cpu_per_request(row: dict) -> float:
+    """Server CPU (app + database backends) per request, in microseconds."""
+    return 1e6 * (row["app_cpu_s"] + row["db_cpu_s"]) / row["requests"] if row["requests"] else 0
 
 
 def describe(row: dict) -> str:

@@ -8,7 +8,7 @@
 # a markdown block for docs/benchmarks.md: request rows against OpenBao, scale rows
 # (key list, key versions, audit table size) and CLI file throughput against raw AES-GCM.
 #
-#   bench/run.sh              full run (about 15 minutes; see docs/benchmarks.md)
+#   bench/run.sh              full run (about 17 minutes on 2 cores; see docs/benchmarks.md)
 #   bench/run.sh --smoke      seconds per row, a subset, SQLite only, no OpenBao: for CI.
 #                             Exits non-zero if Egide answered anything but 2xx.
 #                             (EGIDE_BENCH_SMOKE=1 is the same as --smoke.)
@@ -163,9 +163,16 @@ pid_ticks() {  # "pid utime+stime" per line (field 2 of stat may hold spaces: cu
     [[ -r /proc/$p/stat ]] && sed 's/^.*) //' "/proc/$p/stat" | awk -v p="$p" '{print p, $12 + $13}'
   done 2>/dev/null || true
 }
-db_pids() {  # PostgreSQL backends serving the bench database (none for SQLite)
+db_pids() {  # PostgreSQL backends serving Egide's connections (not autovacuum; none for SQLite)
   [[ "$DB_KIND" == postgres ]] || return 0
-  psql -d postgres -Atqc "select pid from pg_stat_activity where datname = '$BENCH_DB'" 2>/dev/null || true
+  psql -d postgres -Atqc "select pid from pg_stat_activity
+    where datname = '$BENCH_DB' and backend_type = 'client backend'" 2>/dev/null || true
+}
+machine_ticks() {  # CPU ticks the whole machine spent busy, all cores (first line of /proc/stat)
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+own_ticks() {  # this shell's CPU plus that of every child it has reaped (their children too)
+  sed 's/^.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }'
 }
 tick_delta() {  # tick_delta BEFORE AFTER: CPU ticks used between two pid_ticks snapshots
   awk 'NR == FNR { b[$1] = $2; next } { d += $2 - ($1 in b ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"
@@ -289,11 +296,12 @@ bench() {
   local raw="$OUTDIR/wrk_${DB_KIND}_r${ROUND}_${id}_c${c}.txt"
   local app0="$raw.app0" app1="$raw.app1" db0="$raw.db0" db1="$raw.db1" w0 w1
   pid_ticks $(tree_pids "$SERVER_PID") >"$app0"; pid_ticks $(db_pids) >"$db0"
+  local m0 m1; m0=$(machine_ticks)
   w0=$(date +%s%N)
   BODY_FILE="$body" AUTH_HEADER="Authorization: Bearer $TOKEN" \
     /usr/bin/time -o "$raw.time" -f 'WRKCPU user=%U sys=%S' \
     wrk -t"$t" -c"$c" -d"$d" --latency -s "$lua" "$URL/v1/$path" >"$raw" 2>&1 || true
-  w1=$(date +%s%N)
+  w1=$(date +%s%N); m1=$(machine_ticks)
   pid_ticks $(tree_pids "$SERVER_PID") >"$app1"; pid_ticks $(db_pids) >"$db1"
   local app_ticks db_ticks
   app_ticks=$(tick_delta "$app0" "$app1"); db_ticks=$(tick_delta "$db0" "$db1")
@@ -319,11 +327,12 @@ bench() {
     --argjson p99_us "${r[p99_us]}" --argjson requests "${r[requests]}" --argjson errors "$errs" \
     --argjson err_status "${r[err_status]}" --argjson err_timeout "${r[err_timeout]}" \
     --argjson app_ticks "$app_ticks" --argjson db_ticks "$db_ticks" --argjson hz "$CLK_TCK" \
+    --argjson machine_ticks "$(( m1 - m0 ))" \
     --argjson wall_ns "$(( w1 - w0 ))" --argjson wrk_cpu "$(awk -v a="$wu" -v b="$ws" 'BEGIN{print a + b}')" \
     '{kind:$kind, server:$server, round:$round, id:$id, op:$op, keytype:$kt, payload:$payload,
       items:$items, conc:$conc, rps:$rps, p50_us:$p50_us, p99_us:$p99_us, requests:$requests,
       errors:$errors, err_status:$err_status, err_timeout:$err_timeout, app_cpu_s:($app_ticks / $hz), db_cpu_s:($db_ticks / $hz),
-      wall_s:($wall_ns / 1e9), wrk_cpu_s:$wrk_cpu}' >>"$RESULTS"
+      wall_s:($wall_ns / 1e9), wrk_cpu_s:$wrk_cpu, machine_cpu_s:($machine_ticks / $hz)}' >>"$RESULTS"
   printf '# %-16s %-8s c=%-3s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %s errors\n' \
     "$id" "$DB_KIND" "$c" "${r[rps]}" "$(awk -v u="${r[p50_us]}" 'BEGIN{print u/1000}')" \
     "$(awk -v u="${r[p99_us]}" 'BEGIN{print u/1000}')" "$errs" >&2
@@ -448,10 +457,25 @@ run_openbao() {
     LAT_DUR="$LAT_DUR" BATCH_N="$BATCH_N" ONLY="$ONLY" OUTDIR="$out" \
     bash "$SHARED_BENCH/openbao_transit.sh" >"$out/table.md" 2>"$out/stderr.log" &
   BAO_RUNNER_PID=$!
+  leg_start
   wait "$BAO_RUNNER_PID" || { tail -20 "$out/stderr.log" >&2; die "openbao_transit.sh failed"; }
   BAO_RUNNER_PID=""
+  leg_end openbao
   rm -f "$out/audit.log"   # a few hundred MB of JSON lines
   cat "$out/table.md" >&2
+}
+
+# How busy the rest of the machine was during a leg: all CPU time spent on the machine
+# minus what this script and everything it started (and reaped) used. PostgreSQL's
+# backends are not our children: during an Egide-on-PostgreSQL leg they count as "other".
+leg_start() { LEG_M0=$(machine_ticks); LEG_O0=$(own_ticks); LEG_W0=$(date +%s%N); }
+leg_end() {
+  local m1 o1 w1; m1=$(machine_ticks); o1=$(own_ticks); w1=$(date +%s%N)
+  jq -nc --arg server "$1" --argjson round "$ROUND" --argjson hz "$CLK_TCK" \
+    --argjson machine "$(( m1 - LEG_M0 ))" --argjson own "$(( o1 - LEG_O0 ))" \
+    --argjson wall_ns "$(( w1 - LEG_W0 ))" \
+    '{kind:"leg", server:$server, round:$round, wall_s:($wall_ns / 1e9),
+      machine_cpu_s:($machine / $hz), own_cpu_s:($own / $hz)}' >>"$RESULTS"
 }
 
 # ---------------------------------------------------------------- main ----
@@ -480,6 +504,16 @@ leg_cleanup() {
   exit "$rc"
 }
 
+git_state() {  # the commit, and a digest of kms/ and egide_site/ if they differ from it
+  local head dirty
+  head=$(git rev-parse --short HEAD 2>/dev/null) || { echo "?"; return 0; }
+  dirty=$(git status --porcelain -- kms egide_site 2>/dev/null)
+  if [[ -z "$dirty" ]]; then echo "$head"; return 0; fi
+  echo "$head + uncommitted changes in kms/ or egide_site/ (digest $( { git diff HEAD -- kms egide_site
+    git ls-files -z --others --exclude-standard -- kms egide_site | xargs -0r cat; } | sha1sum | cut -c1-8))"
+}
+GIT_START=$(git_state)
+
 note "output in $OUTDIR"
 FAILED_LEGS=()
 for ROUND in $(seq "$ROUNDS"); do
@@ -488,10 +522,12 @@ for ROUND in $(seq "$ROUNDS"); do
   for DB_KIND in $DBS; do
     RUN_DIR="$WORK/$DB_KIND"
     [[ "$DB_KIND" == postgres ]] && DB_CREATED=1   # for our cleanup, should the leg be killed
+    leg_start
     leg &
     LEG_PID=$!
     wait "$LEG_PID" || FAILED_LEGS+=("Egide on $DB_KIND (round $ROUND): exit $?")
     LEG_PID=""
+    leg_end "egide-$DB_KIND"
     DB_CREATED=""
     FIRST_DB=0
   done
@@ -506,7 +542,9 @@ ERRORS=$(awk '{ n += $1 } END { print n + 0 }' "$OUTDIR/errors" 2>/dev/null || e
     echo "$v=${!v}"
   done
   echo "smoke=$SMOKE"
-  echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo '?')$([[ -z "$(git status --porcelain -- kms egide_site 2>/dev/null)" ]] || echo ' + uncommitted changes in kms/ or egide_site/')"
+  GIT_END=$(git_state)
+  if [[ "$GIT_END" == "$GIT_START" ]]; then echo "git=$GIT_START"
+  else echo "git=$GIT_START at the start, $GIT_END at the end (the code changed during the run)"; fi
   echo "granian=$("$VENV/bin/granian" --version 2>/dev/null | awk '{print $2}')"
   echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}')"
   [[ "$OPENBAO" == 1 ]] && echo "openbao=$("$BAO" version 2>/dev/null | awk '{print $2}')"

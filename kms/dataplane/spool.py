@@ -36,7 +36,7 @@ from kms.models import AuditSpoolOffset, KeyVersion
 from kms.services import audit
 
 log = logging.getLogger(__name__)
-SHIP_BATCH_BYTES = 4 * 1024 * 1024
+SHIP_BATCH_BYTES = 256 * 1024  # ~600 events a transaction: short write locks (SQLite), short GIL holds
 ORPHAN_AGE_SECONDS = 60
 
 
