@@ -137,7 +137,8 @@ def decrypt_file(
     """
     with open_input(src_path) as raw:
         head = _read_up_to(raw, len(MAGIC))
-        src = _Prefixed(head, raw)
+        # A regular file is re-read from its start (full speed); a pipe gets the head put back.
+        src: BinaryIO = _rewound(raw) or _Prefixed(head, raw)
         if head.startswith(TOKEN_PREFIX):
             plaintext = _decrypt_token_file(ctx.client, name, src, context)
             write_output(ctx, dest_path, plaintext)
@@ -369,6 +370,16 @@ def _read_up_to(src: BinaryIO, size: int) -> bytes:
             break
         chunks += chunk
     return bytes(chunks)
+
+
+def _rewound(raw: BinaryIO) -> BinaryIO | None:
+    try:
+        if raw.seekable():
+            raw.seek(0)
+            return raw
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class _Prefixed(io.RawIOBase):
