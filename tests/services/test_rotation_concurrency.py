@@ -19,7 +19,7 @@ from kms.services.rotation import RotationPassResult, parse_duration, rotate_due
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real row locks need PostgreSQL"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 SCHEDULERS = 8
 KEY_TYPES = ["aes256", "ed25519", "ecdsa-p256", "aes256", "ecdsa-p384", "ed25519"]
