@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from kms import rules
@@ -98,11 +98,14 @@ def aes_rotation_threshold() -> int:
     return min(settings.EGIDE_AES_MAX_ENCRYPTIONS, rules.AES_HARD_LIMIT // 2)
 
 
-def _current_version_where(**conditions: object) -> Exists:
-    versions = KeyVersion.objects.filter(
-        key=OuterRef("pk"), version=OuterRef("current_version"), **conditions
-    )
-    return Exists(versions)
+def _current_version_count(field: str) -> Subquery:
+    """The current version's `field`, looked up per key through the (key, version) index.
+
+    (An EXISTS here let PostgreSQL hash the whole version table once per list page: a page
+    of 100 keys cost a scan of every version — measured in docs/benchmarks.md.)
+    """
+    versions = KeyVersion.objects.filter(key=OuterRef("pk"), version=OuterRef("current_version"))
+    return Subquery(versions.order_by().values(field)[:1])
 
 
 def annotate_rotation_due(keys_qs: QuerySet[Key], now: datetime) -> QuerySet[Key]:
@@ -112,18 +115,22 @@ def annotate_rotation_due(keys_qs: QuerySet[Key], now: datetime) -> QuerySet[Key
     as "overdue" (only active keys: a disabled key does nothing until enabled again).
     """
     active = Q(state=KeyState.ACTIVE)
+    keys_qs = keys_qs.annotate(
+        _current_sign_count=_current_version_count("sign_count"),
+        _current_encrypt_count=_current_version_count("encrypt_count"),
+    )
     reason = Case(
         When(active & Q(next_rotation_at__lte=now), then=Value(PERIOD)),
         When(
             active
             & Q(max_signatures_per_version__isnull=False)
-            & _current_version_where(sign_count__gte=OuterRef("max_signatures_per_version")),
+            & Q(_current_sign_count__gte=F("max_signatures_per_version")),
             then=Value(SIGNATURE_CAP),
         ),
         When(
             active
             & Q(key_type__in=RANDOM_NONCE_TYPES)
-            & _current_version_where(encrypt_count__gte=aes_rotation_threshold()),
+            & Q(_current_encrypt_count__gte=aes_rotation_threshold()),
             then=Value(AES_USAGE),
         ),
         default=Value(None),
