@@ -6,7 +6,9 @@
   when reachable; when REQUIRE_POSTGRES=1 (CI) an unreachable server is a failure.
 - Browser tests (Playwright + /usr/bin/chromium) run in the SQLite pass; they skip with a
   message when chromium is missing, unless REQUIRE_BROWSER=1 (CI), where that fails.
-- `--slow` runs only the long load/fault tests (marker `slow`).
+- `--slow` runs only the long load/fault tests (marker `slow`, tests/slow): one pass, on
+  PostgreSQL (required), one test at a time — they start their own servers on a database
+  of their own, and measure timings that parallel tests would distort.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
-def pytest(label: str, database_url: str, marker: str, extra: list[str]) -> int:
+def pytest(label: str, database_url: str, marker: str, extra: list[str], workers: str = "2") -> int:
     env = dict(os.environ)
     var_dir = tempfile.mkdtemp(prefix=f"egide-test-{label}-")
     env.update(
@@ -49,7 +51,7 @@ def pytest(label: str, database_url: str, marker: str, extra: list[str]) -> int:
         EGIDE_STATE_WINDOW_MS="0",
         EGIDE_AUDIT_SINK="table",
     )
-    workers = os.environ.get("EGIDE_TEST_WORKERS", "2")
+    workers = os.environ.get("EGIDE_TEST_WORKERS", workers)
     cmd = [sys.executable, "-m", "pytest", "-m", marker, "-n", workers, "--dist", "loadfile", *extra]
     print(f"\n=== {label}: {' '.join(cmd[2:])}", flush=True)
     return subprocess.call(cmd, env=env)
@@ -62,6 +64,8 @@ def main() -> int:
     args, extra = ap.parse_known_args()
 
     base_marker = "slow" if args.slow else "not slow"
+    if args.slow and args.only is None:
+        args.only = "postgres"
     failures = []
     if args.only in (None, "sqlite"):
         if pytest("sqlite", "sqlite:///:memory:", base_marker, extra) != 0:
@@ -70,7 +74,7 @@ def main() -> int:
         url = os.environ.get("EGIDE_TEST_POSTGRES_URL", DEFAULT_PG)
         if postgres_reachable(url):
             marker = f"{base_marker} and not browser"
-            if pytest("postgres", url, marker, extra) != 0:
+            if pytest("postgres", url, marker, extra, workers="0" if args.slow else "2") != 0:
                 failures.append("postgres")
         elif os.environ.get("REQUIRE_POSTGRES") == "1" or args.only == "postgres":
             failures.append("postgres (unreachable)")

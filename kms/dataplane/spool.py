@@ -145,12 +145,21 @@ def row_of(line: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_counts(lines: list[dict[str, Any]]) -> None:
-    totals: dict[tuple[int, int, str], int] = {}
+    """Add the lines' use counts to their version rows: one UPDATE per row, in id order.
+
+    One, not one per purpose: PostgreSQL re-checks the foreign key of a row updated twice
+    in a transaction at COMMIT (FOR KEY SHARE on the key row), which deadlocked with a
+    rotation holding that key row FOR UPDATE while waiting for the audit chain head.
+    """
+    totals: dict[tuple[int, int], dict[str, int]] = {}
     for line in lines:
         for version, purpose, n in line.get("counts", ()):
-            totals[(line["key_id"], version, purpose)] = totals.get((line["key_id"], version, purpose), 0) + n
-    for (key_id, version, purpose), n in sorted(totals.items()):
-        KeyVersion.objects.filter(key_id=key_id, version=version).update(**{f"{purpose}_count": F(f"{purpose}_count") + n})
+            row = totals.setdefault((line["key_id"], version), {})
+            row[purpose] = row.get(purpose, 0) + n
+    for (key_id, version), row in sorted(totals.items()):
+        KeyVersion.objects.filter(key_id=key_id, version=version).update(
+            **{f"{purpose}_count": F(f"{purpose}_count") + n for purpose, n in sorted(row.items())}
+        )
 
 
 def _read_new(path: Path, offset: int) -> tuple[bytes, int]:
@@ -180,8 +189,10 @@ def ship_file(path: Path) -> int:
                     lines.append({"at": datetime.now().astimezone().isoformat(), "action": "audit_spool_corrupt",
                                   "source": "system", "outcome": "error", "error_code": "spool_corrupt",
                                   "details": {"file": path.name, "offset": position.offset}})  # fmt: skip
-            audit.append([row_of(line) for line in lines])
+            # Counts before the chain head: version rows, then the head, the order in which
+            # version disable/destroy take them too (the other order could deadlock).
             _add_counts([line for line in lines if "key_id" in line])
+            audit.append([row_of(line) for line in lines])
             position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
             position.save(update_fields=["offset", "shipped_events", "updated_at"])
             shipped += len(lines)

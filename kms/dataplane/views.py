@@ -187,7 +187,7 @@ def serve(call: Call) -> Reply:
     try:
         return _serve(call)
     except DatabaseError as exc:
-        log.error("data plane: database unavailable (%s): %s", type(exc).__name__, str(exc).strip()[:200])
+        log.error("data plane: database unavailable (%s): %s", type(exc).__name__, str(exc)[:200])
         return _error("unavailable", "the database is unavailable; retry shortly", call.request_id)
 
 

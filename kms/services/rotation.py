@@ -234,6 +234,7 @@ class SchedulerPassResult:
     rotation: RotationPassResult = field(default_factory=RotationPassResult)
     purged: list[str] = field(default_factory=list)
     approvals_expired: int = 0
+    audit_events_shipped: int = 0
     # Steps that could not run at all (e.g. the database was unreachable).
     errors: list[str] = field(default_factory=list)
 
@@ -262,6 +263,13 @@ def scheduler_pass(*, now: datetime | None = None) -> SchedulerPassResult:
         result.approvals_expired = approvals_expire(actor=actor, now=now)
     except Exception as exc:
         _step_failed(result, "expire approvals", exc)
+    try:
+        from kms.dataplane.spool import ship_all
+
+        # Audit lines left in this node's spool by stopped or killed server processes.
+        result.audit_events_shipped = ship_all()
+    except Exception as exc:
+        _step_failed(result, "ship audit spool", exc)
     return result
 
 

@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 
-from tests.slow.harness import REPO, Postgres, Server, Site, new_secrets, production_env
+from tests.slow.servers import REPO, Postgres, Server, Site, new_secrets, production_env
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test"
 DATABASE = "egide_fault"
 TEMPLATE = "egide_fault_template"
-LOCK_FILE = Path("/tmp/egide-reliability-tests.lock")
+LOCK_FILE = Path("/tmp/egide-reliability-tests.lock")  # noqa: S108 - a lock, no data
 LOCK_WAIT_SECONDS = 600
 ARTIFACTS = REPO / "test-artifacts" / "reliability"
 _FIGURES: list[dict[str, Any]] = []
@@ -57,7 +57,9 @@ def _one_run_at_a_time():
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"another reliability run holds {LOCK_FILE} for over {LOCK_WAIT_SECONDS} s")
+                    pytest.fail(
+                        f"another reliability run holds {LOCK_FILE} for over {LOCK_WAIT_SECONDS} s"
+                    )
                 time.sleep(1)
         yield
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -75,10 +77,14 @@ def template_site(pg, _one_run_at_a_time, tmp_path_factory) -> Site:
     _drop(pg, TEMPLATE)
     pg.admin(f"CREATE DATABASE {TEMPLATE}")
     try:
-        site = Site(pg, TEMPLATE, production_env(pg, TEMPLATE, workdir, master_key, secret_key), "", workdir)
+        site = Site(
+            pg, TEMPLATE, production_env(pg, TEMPLATE, workdir, master_key, secret_key), "", workdir
+        )
         site.manage("migrate", "--no-input", timeout=300)
         out = site.manage("egide_bootstrap", "--no-save-token").stdout
-        tokens = [line.split()[-1] for line in out.splitlines() if line.strip().startswith("API token")]
+        tokens = [
+            line.split()[-1] for line in out.splitlines() if line.strip().startswith("API token")
+        ]
         assert tokens and tokens[0].startswith("egd_"), f"egide_bootstrap printed no token:\n{out}"
         site.token = tokens[0]
         site.env["EGIDE_TEST_MASTER_KEY"] = master_key  # kept for the clones (not read by Egide)
@@ -93,8 +99,13 @@ def site(template_site, pg, tmp_path) -> Site:
     """A fresh database `egide_fault` (a clone of the template) and its production environment."""
     _drop(pg, DATABASE)
     pg.admin(f"CREATE DATABASE {DATABASE} TEMPLATE {TEMPLATE}")
-    env = production_env(pg, DATABASE, tmp_path, template_site.env["EGIDE_TEST_MASTER_KEY"],
-                         template_site.env["EGIDE_TEST_SECRET_KEY"])  # fmt: skip
+    env = production_env(
+        pg,
+        DATABASE,
+        tmp_path,
+        template_site.env["EGIDE_TEST_MASTER_KEY"],
+        template_site.env["EGIDE_TEST_SECRET_KEY"],
+    )
     try:
         yield Site(pg, DATABASE, env, template_site.token, tmp_path)
     finally:
@@ -103,7 +114,7 @@ def site(template_site, pg, tmp_path) -> Site:
 
 @pytest.fixture
 def servers(site):
-    """start(**Server options) -> a running Server; all stopped at teardown, logs shown on failure."""
+    """start(**Server options) -> a running Server; all stopped at teardown (logs shown)."""
     started: list[Server] = []
 
     def start(**options: Any) -> Server:
@@ -135,7 +146,9 @@ def figures(request) -> dict[str, Any]:
     }
     _FIGURES.append(entry)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{request.node.name}.json").write_text(json.dumps(entry, indent=2, default=str) + "\n")
+    (ARTIFACTS / f"{request.node.name}.json").write_text(
+        json.dumps(entry, indent=2, default=str) + "\n"
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -156,10 +169,12 @@ def _machine() -> str:
     except OSError:
         pass
     try:
-        pg_version = subprocess.run(["psql", "--version"], capture_output=True, text=True, timeout=5).stdout.split()[-1]
+        psql = subprocess.run(["psql", "--version"], capture_output=True, text=True, timeout=5)  # noqa: S607
+        pg_version = psql.stdout.split()[-1]
     except (OSError, subprocess.SubprocessError, IndexError):
         pg_version = "?"
-    return f"{platform.node()}: {os.cpu_count()} CPU ({cpu}), Linux {platform.release()}, psql {pg_version}"
+    system = f"Linux {platform.release()}, PostgreSQL {pg_version}"
+    return f"{platform.node()}: {os.cpu_count()} CPU ({cpu}), {system}"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
