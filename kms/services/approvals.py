@@ -174,19 +174,28 @@ def _require_approver(actor: Actor, request: ApprovalRequest) -> None:
         raise PermissionDenied(f"you may not approve requests on key '{request.key.name}'")
 
 
+def _decide(actor: Actor, op: Any, request_id: int, decision: str) -> tuple[ApprovalRequest, Any]:
+    """Record one approver's decision on a pending request, under the request's row lock.
+
+    The requester never decides, nobody decides twice, and only holders of `approve`.
+    """
+    request = _locked_request(request_id)
+    _require_visible(actor, request)
+    op.key = request.key
+    now = timezone.now()
+    _require_open(request, now)
+    _require_approver(actor, request)
+    if Approval.objects.filter(request=request, approver=actor.user).exists():
+        raise Conflict("you have already decided on this request")
+    Approval.objects.create(request=request, approver=actor.user, decision=decision)
+    return request, now
+
+
 def approval_approve(*, actor: Actor, request_id: int) -> ApprovalRequest:
     """Add the actor's approval; at quorum the action runs once, atomically, as the requester."""
     with operation(actor, "approval_approve") as op:
         with transaction.atomic():
-            request = _locked_request(request_id)
-            _require_visible(actor, request)
-            op.key = request.key
-            now = timezone.now()
-            _require_open(request, now)
-            _require_approver(actor, request)
-            if Approval.objects.filter(request=request, approver=actor.user).exists():
-                raise Conflict("you have already approved this request")
-            Approval.objects.create(request=request, approver=actor.user, decision="approve")
+            request, now = _decide(actor, op, request_id, "approve")
             approvers = list(
                 request.approvals.filter(decision="approve").order_by("at").values_list("approver__username", flat=True)
             )
@@ -226,15 +235,7 @@ def _run(request: ApprovalRequest, approvers: list[str], approver: Actor, now: A
 def approval_reject(*, actor: Actor, request_id: int) -> ApprovalRequest:
     with operation(actor, "approval_reject") as op:
         with transaction.atomic():
-            request = _locked_request(request_id)
-            _require_visible(actor, request)
-            op.key = request.key
-            now = timezone.now()
-            _require_open(request, now)
-            _require_approver(actor, request)
-            if Approval.objects.filter(request=request, approver=actor.user).exists():
-                raise Conflict("you have already decided on this request")
-            Approval.objects.create(request=request, approver=actor.user, decision="reject")
+            request, now = _decide(actor, op, request_id, "reject")
             request.status, request.decided_at = ApprovalStatus.REJECTED, now
             request.save(update_fields=["status", "decided_at"])
             op.success(key=request.key, details={"request_id": request.pk, "action": request.action})
