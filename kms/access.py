@@ -94,7 +94,12 @@ def _has_any_global_key_permission(user: AnyUser) -> bool:
 
 
 def visible_keys(user: AnyUser | None) -> QuerySet[Key]:
-    """Every key the user may see (not purged), as one query.
+    """Every key the user may see (not purged), as one query: any permission shows a key."""
+    return keys_with(user, KEY_PERMISSIONS)
+
+
+def keys_with(user: AnyUser | None, permissions: Iterable[str]) -> QuerySet[Key]:
+    """The keys (not purged) on which the user holds one of `permissions`, as one query.
 
     Global grants are part of that query, not read first through the user's permission
     cache (two more queries on every request's fresh user object).
@@ -104,20 +109,19 @@ def visible_keys(user: AnyUser | None) -> QuerySet[Key]:
         return keys.none()
     if user.is_superuser:  # type: ignore[union-attr]
         return keys
+    codenames = [codename(name) for name in permissions]
     key_permissions = Permission.objects.filter(
-        content_type__app_label="kms",
-        content_type__model="key",
-        codename__in=[codename(name) for name in KEY_PERMISSIONS],
+        content_type__app_label="kms", content_type__model="key", codename__in=codenames
     )
-    global_direct = key_permissions.filter(user=user)
-    global_via_group = key_permissions.filter(group__user=user)
-    direct = KeyUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user)
+    direct = KeyUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), user=user, permission__codename__in=codenames
+    )
     via_group = KeyGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), group__user=user
+        content_object=OuterRef("pk"), group__user=user, permission__codename__in=codenames
     )
     return keys.filter(
-        Q(Exists(global_direct))
-        | Q(Exists(global_via_group))
+        Q(Exists(key_permissions.filter(user=user)))
+        | Q(Exists(key_permissions.filter(group__user=user)))
         | Q(Exists(direct))
         | Q(Exists(via_group))
     )
