@@ -209,6 +209,10 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Optional scope (kms.services.tokens.scope_permits): key names and permission names
+    # this token may use; an empty list means no limit on that axis.
+    scope_keys = models.JSONField(default=list, blank=True)
+    scope_operations = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
