@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kms.security.PasswordPathMiddleware",  # per-address rate on every password path; who acts
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into kms.security.lockout_response
 ]
 
@@ -221,6 +222,11 @@ EGIDE_AES_MAX_ENCRYPTIONS = env.integer(
     "EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1, maximum=2**32
 )
 EGIDE_KEY_CACHE_SIZE = env.integer("EGIDE_KEY_CACHE_SIZE", 4096, minimum=0)
+# API tokens: the lifetime of a token created without one (like Vault's default TTL);
+# 0 = such tokens never expire. Explicit lifetimes are bounded by 10 years.
+EGIDE_TOKEN_TTL_DAYS = env.integer("EGIDE_TOKEN_TTL_DAYS", 30, minimum=0, maximum=3650)
+# /v1/schema and /v1/docs: an authenticated user (session or token) unless opened here.
+EGIDE_API_DOCS_PUBLIC = env.boolean("EGIDE_API_DOCS_PUBLIC", False)
 
 LOGGING = {
     "version": 1,
@@ -253,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_AUTHENTICATION": ["kms.api.auth.BearerTokenAuthentication", "kms.api.auth.SessionAuthentication"],
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny" if EGIDE_API_DOCS_PUBLIC
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -16,3 +16,8 @@ class KmsConfig(AppConfig):
         from kms.dataplane import generation
 
         generation.connect()
+
+        from kms.services import authn, users
+
+        authn.connect()  # every login, failed login and logout in the audit trail
+        users.connect()  # a password change or deactivation by any path revokes tokens

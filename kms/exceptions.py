@@ -115,6 +115,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "key_not_found": 404,
     "approval_not_found": 404,
     "token_not_found": 404,
+    "user_not_found": 404,
     "key_exists": 409,
     "key_disabled": 409,
     "key_deleted": 409,

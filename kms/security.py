@@ -17,20 +17,31 @@ What this module adds to axes:
   and the throttles — never an X-Forwarded-For header a client can forge to reset
   its count (behind a proxy, the proxy sets REMOTE_ADDR: see docs/security.md);
 - `lockout_response`: our JSON error (429, code `locked_out`, Retry-After) under
-  /v1/, the site's error page (same status and code) elsewhere.
+  /v1/, the site's error page (same status and code) elsewhere;
+- `PasswordPathMiddleware`: the one per-address rate of password attempts
+  (`EGIDE_THROTTLE_LOGIN`) on every path that checks a password — the pages' login,
+  the Django admin's login, `POST /v1/auth/tokens`, and the tokens page, which asks the
+  password again — answered 429 `throttled` with Retry-After; it also makes each
+  request the ambient one for the audit of changes below the services
+  (kms.services.authn.ambient_actor).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
+
+from kms.services import authn
 
 LOCKED_OUT_STATUS = 429
 
@@ -89,3 +100,77 @@ def lockout_response(
                                 content_type="text/plain; charset=utf-8")  # fmt: skip
     response["Retry-After"] = headers["Retry-After"]
     return response
+
+
+# --- the per-address rate of password attempts ----------------------------------------------
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+            "hour": 3600, "d": 86400, "day": 86400}  # fmt: skip
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'20/min' -> (20, 60): attempts allowed per window of seconds."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()]
+
+
+def password_paths() -> frozenset[str]:
+    """Every path whose POST checks a password."""
+    paths = {settings.LOGIN_URL, "/v1/auth/tokens"}
+    for name in ("admin:login", "tokens"):
+        try:
+            paths.add(reverse(name))
+        except NoReverseMatch:  # the pages or the admin are not installed
+            pass
+    return frozenset(paths)
+
+
+def password_attempt_wait(request: HttpRequest) -> int:
+    """Count one password attempt from this address; 0 if allowed, else seconds to wait.
+
+    A fixed window in the shared cache, per client address (REMOTE_ADDR, as axes counts).
+    """
+    allowed, window = parse_rate(settings.EGIDE_THROTTLE_LOGIN)
+    now = time.time()
+    start = int(now // window) * window
+    key = f"egide:login-rate:{client_address(request)}:{start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        attempts = 1
+    return 0 if attempts <= allowed else max(int(start + window - now) + 1, 1)
+
+
+def throttled_response(request: HttpRequest, wait: int) -> HttpResponse:
+    message = f"too many password attempts from your address; retry in {wait} s"
+    headers = {"Retry-After": str(wait)}
+    if request.path.startswith("/v1/"):
+        body = {"error": {"code": "throttled", "message": message}}
+        return JsonResponse(body, status=429, headers=headers)
+    context = {"status": 429, "code": "throttled", "message": message}
+    response = render(request, "error.html", context, status=429)
+    response["Retry-After"] = headers["Retry-After"]
+    return response
+
+
+class PasswordPathMiddleware:
+    """The per-address password rate on every password path, in one place (see above)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.paths: frozenset[str] | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.paths is None:
+            self.paths = password_paths()
+        if request.method == "POST" and request.path in self.paths:
+            wait = password_attempt_wait(request)
+            if wait:
+                return throttled_response(request, wait)
+        handle = authn.set_request(request)
+        try:
+            return self.get_response(request)
+        finally:
+            authn.reset_request(handle)

@@ -197,6 +197,11 @@ class TokenCreateIn(Strict):
     # The bound keeps timedelta(seconds=...) from overflowing; token_create says the real range.
     expires_in = serializers.IntegerField(required=False, allow_null=True, min_value=60, max_value=2**40)
     name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    # Optional scope: only these keys and/or only these permissions (kms.services.tokens).
+    scope_keys = serializers.ListField(child=serializers.CharField(max_length=128), required=False,
+                                       max_length=100)  # fmt: skip
+    scope_operations = serializers.ListField(child=serializers.CharField(max_length=16),
+                                             required=False, max_length=20)  # fmt: skip
 
 
 class BatchIn(Strict):
@@ -351,6 +356,8 @@ class TokenOut(serializers.Serializer):
     expires_at = serializers.CharField(allow_null=True)
     last_used_at = serializers.CharField(allow_null=True)
     revoked_at = serializers.CharField(allow_null=True)
+    scope_keys = serializers.ListField(child=serializers.CharField())
+    scope_operations = serializers.ListField(child=serializers.CharField())
 
 
 def token_data(token: ApiToken) -> dict[str, Any]:
@@ -362,6 +369,8 @@ def token_data(token: ApiToken) -> dict[str, Any]:
         "expires_at": _ts(token.expires_at),
         "last_used_at": _ts(token.last_used_at),
         "revoked_at": _ts(token.revoked_at),
+        "scope_keys": list(token.scope_keys),
+        "scope_operations": list(token.scope_operations),
     }
 
 
@@ -477,3 +486,5 @@ class TokenCreatedOut(serializers.Serializer):
     id = serializers.IntegerField()
     prefix = serializers.CharField()
     expires_at = serializers.CharField(allow_null=True)
+    scope_keys = serializers.ListField(child=serializers.CharField())
+    scope_operations = serializers.ListField(child=serializers.CharField())

@@ -1,13 +1,16 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from kms.api import views_access, views_auth, views_crypto, views_keys
+from kms.api import views_access, views_auth, views_crypto, views_keys, views_meta, views_users
+from kms.api.errors import api_not_found
 from kms.api.schema import documented_by
 from kms.dataplane import views as dataplane
 
 app_name = "api"
 
 urlpatterns = [
+    path("", views_meta.index, name="index"),
+    path("health", views_meta.health, name="health"),
     path("auth/tokens", views_auth.TokensView.as_view(), name="tokens"),
     path("auth/tokens/<int:token_id>", views_auth.TokenView.as_view(), name="token"),
     path("kms/keys", views_keys.KeyListView.as_view(), name="keys"),
@@ -45,4 +48,11 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script as a file: the page runs under script-src 'self' (CSP).
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("users", views_users.UsersView.as_view(), name="users"),
+    path("users/<str:username>", views_users.UserView.as_view(), name="user"),
+    path("users/<str:username>/deactivate", views_users.UserDeactivateView.as_view(),
+         name="user-deactivate"),
+    path("users/<str:username>/roles", views_users.UserRolesView.as_view(), name="user-roles"),
+    # Last: any other path under /v1/ is the JSON 404, in DEBUG too (not Django's HTML page).
+    re_path(r"^.*$", api_not_found, name="not-found"),
 ]

@@ -11,13 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kms.api import serializers as s
-from kms.api.auth import client_addr
-from kms.api.base import ApiView, LoginThrottle, PerAddressThrottle
-from kms.api.schema import LOGIN_ERRORS, REQUEST_ERRORS, error_response, envelope
+from kms.api.base import ApiView, PerAddressThrottle
+from kms.api.schema import LOGIN_ERRORS, REQUEST_ERRORS, envelope, error_response
 from kms.exceptions import LockedOut, Unauthenticated
 from kms.security import is_locked_out, lockout_message, retry_after_seconds
-from kms.services import audit
-from kms.services.actor import Actor
+from kms.services import authn
 from kms.services.tokens import token_create, token_revoke, tokens_of
 
 
@@ -29,7 +27,8 @@ class TokensView(ApiView):
 
     def get_throttles(self):  # noqa: ANN201
         if getattr(self.request, "method", None) == "POST":
-            return [PerAddressThrottle(), LoginThrottle()]
+            # The password rate is kms.security.PasswordPathMiddleware's (every password path).
+            return [PerAddressThrottle()]
         return super().get_throttles()
 
     def get_authenticators(self):  # noqa: ANN201
@@ -42,24 +41,26 @@ class TokensView(ApiView):
     @extend_schema(operation_id="tokens_create", request=s.TokenCreateIn, auth=[],
                    responses={201: envelope(s.TokenCreatedOut, "TokenCreated"), **LOGIN_ERRORS})  # fmt: skip
     def post(self, request: Request) -> Response:
+        """A token for a username and password. Every attempt is audited (kms.services.authn,
+        through Django's login signals); the per-address rate is kms.security's."""
         body = self.body(s.TokenCreateIn)
-        user = authenticate(request._request, username=body["username"], password=body["password"])
-        actor = Actor(user=user, source="api", auth_method="password",
-                      request_id=getattr(request._request, "request_id", ""), client_addr=client_addr(request))  # fmt: skip
-        if user is None or not user.is_active:
-            locked = is_locked_out(request._request)  # django-axes refused this (username, address)
-            audit.record(Actor(user=None, source="api", auth_method="password", request_id=actor.request_id,
-                               client_addr=actor.client_addr),
-                         "login", outcome="denied", error_code="locked_out" if locked else "unauthenticated",
-                         details={"username": body["username"][:150]})  # fmt: skip
-            if locked:
+        django_request = request._request
+        user = authenticate(django_request, username=body["username"], password=body["password"])
+        if user is None:
+            if is_locked_out(django_request):  # django-axes refused this (username, address)
                 raise LockedOut(lockout_message(), retry_after=retry_after_seconds())
             raise Unauthenticated("wrong username or password")
+        authn.login_succeeded(django_request, user)
+        actor = authn.request_actor(django_request, user)
         expires = body.get("expires_in")
         token, raw = token_create(actor=actor, user=user, name=body.get("name", ""),
-                                  expires_in=timedelta(seconds=expires) if expires else None)  # fmt: skip
+                                  expires_in=timedelta(seconds=expires) if expires else None,
+                                  scope_keys=body.get("scope_keys", []),
+                                  scope_operations=body.get("scope_operations", []))  # fmt: skip
+        data = s.token_data(token)
         return self.ok({"token": raw, "id": token.pk, "prefix": token.prefix,
-                        "expires_at": s.token_data(token)["expires_at"]}, status=201)  # fmt: skip
+                        "expires_at": data["expires_at"], "scope_keys": data["scope_keys"],
+                        "scope_operations": data["scope_operations"]}, status=201)  # fmt: skip
 
     @extend_schema(operation_id="tokens_list",
                    responses={200: envelope(s.TokenOut(many=True), "TokenList"), **REQUEST_ERRORS})  # fmt: skip

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from kms import access
-from kms.exceptions import KeyNotFound
+from kms.exceptions import KeyNotFound, PermissionDenied
 from kms.models import Key, KeyState, KeyVersion
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services.actor import Actor
+from kms.services.tokens import scope_permits
 
 
 def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> Key:
@@ -24,9 +25,25 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
     key = keys.filter(name=name).first()
     if key is None:
         raise KeyNotFound(printable_name(name))
+    approval = actor.extra.get("approval")
+    if approval and approval.get("key_uid") not in (None, str(key.uid)):
+        # An approved request acts on the key it was made for, never on another key that
+        # took its name (the request's key was deleted or purged meanwhile).
+        raise KeyNotFound(printable_name(name))
     if not actor.is_system:
         access.require(actor.user, key, permission)
+    require_token_scope(actor, key.name, permission)
     return key
+
+
+def require_token_scope(actor: Actor, key_name: str | None, permission: str) -> None:
+    """PermissionDenied if the actor's API token is scoped and its scope excludes this
+    (kms.services.tokens.scope_permits; the scope rides in `actor.extra["token_scope"]`)."""
+    scope = actor.extra.get("token_scope")
+    if scope is None or scope_permits(scope[0], scope[1], key_name, permission):
+        return
+    target = f"with key '{key_name}'" if key_name else "without naming a key"
+    raise PermissionDenied(f"this API token's scope does not allow {permission} {target}")
 
 
 def version_of(key: Key, version: int) -> KeyVersion | None:

@@ -1,4 +1,10 @@
-"""API bearer tokens: random, shown once, stored only as a SHA-256 hash."""
+"""API bearer tokens: random, shown once, stored only as a SHA-256 hash.
+
+A token created without a lifetime gets the default one (EGIDE_TOKEN_TTL_DAYS, like
+Vault's default TTL). A token may be scoped to named keys and to permission names
+(`scope_permits` decides, for every transport); a password change or a deactivation
+revokes all of a user's tokens (kms.services.users).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,65 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from kms.exceptions import InvalidRequest, KmsError, PermissionDenied, Unauthenticated
-from kms.models import ApiToken
+from kms.models import KEY_PERMISSIONS, ApiToken
+from kms.rules import NAME_PATTERN
 from kms.services.actor import Actor
 from kms.services.operation import operation
 
-TOKEN_PREFIX = "egd_"
+TOKEN_PREFIX = "egd_"  # noqa: S105 - a marker, not a secret
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
 # last_used_at is a coarse signal; writing it on every request would put a write
 # on the hot path, so it is refreshed at most once a minute per token.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+MAX_SCOPE_KEYS = 100
+
+
+def scope_permits(scope_keys: list[str], scope_operations: list[str], key_name: str | None,
+                  permission: str) -> bool:  # fmt: skip
+    """May a token with this scope do `permission` on the key `key_name`?
+
+    Pure, for every transport. An empty list sets no limit on its axis. `key_name` None is
+    an action on no key (create a key, list keys, manage users or tokens): a token scoped
+    to keys may do none of those. Key names compare regardless of case (names are unique
+    regardless of case).
+    """
+    if scope_operations and permission not in scope_operations:
+        return False
+    if not scope_keys:
+        return True
+    if key_name is None:
+        return False
+    wanted = key_name.casefold()
+    return any(name.casefold() == wanted for name in scope_keys)
+
+
+def is_scoped(token: ApiToken | None) -> bool:
+    return token is not None and bool(token.scope_keys or token.scope_operations)
+
+
+def default_lifetime() -> timedelta | None:
+    days = settings.EGIDE_TOKEN_TTL_DAYS
+    return timedelta(days=days) if days else None
+
+
+def _valid_scope(keys: object, operations: object) -> tuple[list[str], list[str]]:
+    if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+        raise InvalidRequest("scope_keys must be a list of key names")
+    if len(keys) > MAX_SCOPE_KEYS or not all(NAME_PATTERN.match(k) for k in keys):
+        raise InvalidRequest(f"scope_keys: at most {MAX_SCOPE_KEYS} valid key names")
+    if not isinstance(operations, list | tuple) or not all(isinstance(o, str) for o in operations):
+        raise InvalidRequest("scope_operations must be a list of permission names")
+    unknown = sorted(set(operations) - set(KEY_PERMISSIONS))
+    if unknown:
+        known = ", ".join(KEY_PERMISSIONS)
+        raise InvalidRequest(f"scope_operations: unknown permission '{unknown[0]}'; known: {known}")
+    ordered = [name for name in KEY_PERMISSIONS if name in set(operations)]
+    return sorted(set(keys)), ordered
 
 
 class TokenNotFound(KmsError):
@@ -31,9 +83,19 @@ def hash_token(raw: str) -> str:
 
 
 def token_create(
-    *, actor: Actor, user, name: str = "", expires_in: timedelta | None = None  # noqa: ANN001
+    *,
+    actor: Actor,
+    user,  # noqa: ANN001
+    name: str = "",
+    expires_in: timedelta | None = None,
+    scope_keys: list[str] | tuple[str, ...] = (),
+    scope_operations: list[str] | tuple[str, ...] = (),
 ) -> tuple[ApiToken, str]:
-    """A new token for `user` (the actor themself, unless the actor is the system)."""
+    """A new token for `user` (the actor themself, unless the actor is the system).
+
+    No `expires_in`: the default lifetime (EGIDE_TOKEN_TTL_DAYS). The caller has checked
+    the password (API, pages) or is the system (bootstrap).
+    """
     with operation(actor, "token_create") as op:
         if not actor.is_system and actor.user.pk != user.pk:
             raise PermissionDenied("tokens are created by their owner")
@@ -41,6 +103,8 @@ def token_create(
             raise InvalidRequest("token name must be printable text of at most 100 characters")
         if expires_in is not None and not timedelta(seconds=60) <= expires_in <= MAX_TOKEN_LIFETIME:
             raise InvalidRequest("expires_in must be between 60 seconds and 10 years")
+        keys, operations = _valid_scope(scope_keys, scope_operations)
+        lifetime = expires_in if expires_in is not None else default_lifetime()
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with transaction.atomic():
             token = ApiToken.objects.create(
@@ -48,9 +112,16 @@ def token_create(
                 name=name,
                 prefix=raw[:12],
                 token_hash=hash_token(raw),
-                expires_at=timezone.now() + expires_in if expires_in else None,
+                expires_at=timezone.now() + lifetime if lifetime else None,
+                scope_keys=keys,
+                scope_operations=operations,
             )
-            op.success(details={"token_id": str(token.pk), "owner": user.get_username()})
+            expires = token.expires_at.isoformat() if token.expires_at else None
+            details: dict = {"token_id": str(token.pk), "owner": user.get_username(),
+                             "expires_at": expires}  # fmt: skip
+            if keys or operations:
+                details["scope"] = {"keys": keys, "operations": operations}
+            op.success(details=details)
         return token, raw
 
 
@@ -64,7 +135,8 @@ def token_authenticate(raw: str) -> ApiToken:
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         raise failure
     now = timezone.now()
-    if token.revoked_at or (token.expires_at and token.expires_at <= now) or not token.user.is_active:
+    expired = token.expires_at is not None and token.expires_at <= now
+    if token.revoked_at or expired or not token.user.is_active:
         raise failure
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -91,3 +163,19 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
 
 def tokens_of(user) -> list[ApiToken]:  # noqa: ANN001
     return list(ApiToken.objects.filter(user=user).order_by("-created_at"))
+
+
+def tokens_revoke_all(user) -> int:  # noqa: ANN001
+    """Revoke every live token of `user`, in the caller's transaction; how many.
+
+    Row by row (a user has few tokens): each save bumps the data plane's state
+    generation (kms.dataplane.generation), so no process keeps serving one of them.
+    The caller records the audit event that says why.
+    """
+    now = timezone.now()
+    revoked = 0
+    for token in ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True):
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        revoked += 1
+    return revoked
