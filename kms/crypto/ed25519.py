@@ -8,19 +8,23 @@ from cryptography.exceptions import InvalidSignature as BadSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kms.crypto.errors import InvalidKeyMaterial, InvalidRequest
-from kms.crypto.loaded import LoadedKey, require_bytes
+from kms.crypto.loaded import LoadedKey, refuse_context, require_bytes
 from kms.crypto.operations import SIGN, VERIFY
 from kms.crypto.pkcs8 import (
     load_private_key,
+    load_public_key,
     material_problem,
     private_pem,
-    public_pem,
+    public_key_pem,
     to_pkcs8_der,
 )
 from kms.crypto.signparams import resolve_hash, resolve_padding
 
 if TYPE_CHECKING:
     from kms.crypto.keytypes import KeyType
+
+
+SIGNATURE_LENGTH = 64
 
 
 def generate() -> bytes:
@@ -44,9 +48,26 @@ class Ed25519Key(LoadedKey):
         private = load_private_key(key_type, material)
         if not isinstance(private, ed25519.Ed25519PrivateKey):
             raise InvalidKeyMaterial(material_problem(key_type))
-        self._private = private
+        self._private: ed25519.Ed25519PrivateKey | None = private
         self._public = private.public_key()
-        self._public_pem = public_pem(private)
+        self._public_pem = public_key_pem(self._public)
+
+    @classmethod
+    def verify_only(cls, key_type: KeyType, public_key: str | bytes) -> Ed25519Key:
+        """A verify-only key from a public key (PEM SubjectPublicKeyInfo or its DER)."""
+        public = load_public_key(key_type, public_key)
+        if not isinstance(public, ed25519.Ed25519PublicKey):
+            raise InvalidKeyMaterial(f"{key_type.name} public key must be an Ed25519 key")
+        self = cls.__new__(cls)
+        LoadedKey.__init__(self, key_type)
+        self._private = None
+        self._public = public
+        self._public_pem = public_key_pem(public)
+        return self
+
+    @property
+    def has_private(self) -> bool:
+        return self._private is not None
 
     def sign(
         self,
@@ -55,10 +76,13 @@ class Ed25519Key(LoadedKey):
         hash_name: str | None = None,
         padding: str | None = None,
         prehashed: bool = False,
+        context: bytes | None = None,
     ) -> bytes:
         """The 64-byte Ed25519 signature of ``data``."""
         self.key_type.require(SIGN)
-        self._check(data, hash_name, padding, prehashed)
+        if self._private is None:
+            self._no_private(SIGN)
+        self._check(data, hash_name, padding, prehashed, context)
         return self._private.sign(data)
 
     def verify(
@@ -69,11 +93,16 @@ class Ed25519Key(LoadedKey):
         hash_name: str | None = None,
         padding: str | None = None,
         prehashed: bool = False,
+        context: bytes | None = None,
     ) -> bool:
-        """True if valid, False for any wrong or malformed signature."""
+        """True if valid, False for any wrong or malformed signature: not exactly 64 bytes,
+        or a non-canonical S (S >= L, refused by OpenSSL as RFC 8032 requires).
+        """
         self.key_type.require(VERIFY)
-        self._check(data, hash_name, padding, prehashed)
+        self._check(data, hash_name, padding, prehashed, context)
         require_bytes(signature, "signature")
+        if len(signature) != SIGNATURE_LENGTH:
+            return False
         try:
             self._public.verify(signature, data)
         except BadSignature:
@@ -81,9 +110,15 @@ class Ed25519Key(LoadedKey):
         return True
 
     def _check(
-        self, data: bytes, hash_name: str | None, padding: str | None, prehashed: bool
+        self,
+        data: bytes,
+        hash_name: str | None,
+        padding: str | None,
+        prehashed: bool,
+        context: bytes | None,
     ) -> None:
         require_bytes(data, "data")
+        refuse_context(self.key_type, context)
         resolve_hash(self.key_type, hash_name)
         resolve_padding(self.key_type, padding)
         if prehashed is not False:
@@ -95,4 +130,6 @@ class Ed25519Key(LoadedKey):
 
     def export_material(self) -> str:
         """Unencrypted PKCS#8 PEM of the private key."""
+        if self._private is None:
+            self._no_private("export")
         return private_pem(self._private)

@@ -46,6 +46,22 @@ class InvalidKeyMaterial(InvalidRequest):
     """
 
 
+class InvalidWrappedMaterial(InvalidKeyMaterial):
+    """Wrapped key material (CKM_RSA_AES_KEY_WRAP) could not be unwrapped.
+
+    One message whatever failed (the RSA-OAEP layer or the AES-KWP layer), so that the
+    wrapping key is no decryption oracle.
+    """
+
+
+class InvalidPeerKey(InvalidRequest):
+    """A peer public key for key agreement is not a valid key of the key's curve."""
+
+
+class InvalidBackup(InvalidRequest):
+    """A backup bundle is malformed, was modified, or was not made for this recipient."""
+
+
 class InvalidCiphertext(CryptoError):
     """A ciphertext token is malformed, or could not be decrypted.
 

@@ -1,4 +1,10 @@
-"""Names of the four key operations (the spec's operations matrix columns)."""
+"""Names of the key operations (the columns of the operations matrix).
+
+``HMAC`` computes a MAC with a key version's HMAC key (the ``hmac`` type's own
+material; see :mod:`kms.crypto.mac` for the HMAC key every other version carries).
+``DECAPSULATE`` recovers an ML-KEM shared secret; ``DERIVE`` agrees a raw shared
+secret with a peer's public key (X25519, ECDH).
+"""
 
 from __future__ import annotations
 
@@ -6,5 +12,10 @@ ENCRYPT = "encrypt"
 DECRYPT = "decrypt"
 SIGN = "sign"
 VERIFY = "verify"
+HMAC = "hmac"
+DECAPSULATE = "decapsulate"
+DERIVE = "derive"
 
-ALL_OPERATIONS: frozenset[str] = frozenset({ENCRYPT, DECRYPT, SIGN, VERIFY})
+ALL_OPERATIONS: frozenset[str] = frozenset(
+    {ENCRYPT, DECRYPT, SIGN, VERIFY, HMAC, DECAPSULATE, DERIVE}
+)

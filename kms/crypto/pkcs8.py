@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from kms.crypto.errors import InvalidKeyMaterial
 
@@ -46,6 +46,54 @@ def material_problem(key_type: KeyType, detail: str = "") -> str:
     """The user-safe message for material that does not fit ``key_type``."""
     message = f"{key_type.name} material is not a valid unencrypted PKCS#8 DER key of that type"
     return f"{message} ({detail})" if detail else message
+
+
+def canonical_der(key_type: KeyType, material: bytes) -> bytes:
+    """``material`` re-encoded as this module encodes generated keys (unencrypted PKCS#8 DER).
+
+    Call it only on material already validated (it skips the RSA consistency check).
+    Normalizing imported material means stored material has one encoding per key, so
+    what is derived from its bytes (the version HMAC key) never depends on the tool
+    that produced it.
+    """
+    return to_pkcs8_der(load_private_key(key_type, material, trusted=True))
+
+
+PEM_PUBLIC_HEADER = "-----BEGIN PUBLIC KEY-----"
+
+
+def load_public_key(key_type: KeyType, public_key: str | bytes) -> PublicKeyTypes:
+    """Parse a SubjectPublicKeyInfo: PEM text (``BEGIN PUBLIC KEY``), or its DER bytes.
+
+    InvalidKeyMaterial otherwise (PKCS#1 ``BEGIN RSA PUBLIC KEY``, a certificate, a
+    private key, trailing garbage...). The caller checks the key's kind and size.
+    """
+    problem = f"{key_type.name} public key must be a PEM SubjectPublicKeyInfo of that type"
+    try:
+        if isinstance(public_key, str):
+            text = public_key.strip()
+            if not text.startswith(PEM_PUBLIC_HEADER) or not text.isascii():
+                raise InvalidKeyMaterial(problem)
+            return serialization.load_pem_public_key(text.encode("ascii"))
+        if isinstance(public_key, bytes):
+            return serialization.load_der_public_key(public_key)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidKeyMaterial(problem) from None
+    raise InvalidKeyMaterial(problem)
+
+
+def public_der(public_key: PublicKeyTypes) -> bytes:
+    """SubjectPublicKeyInfo DER of ``public_key``."""
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def public_key_pem(public_key: PublicKeyTypes) -> str:
+    """SubjectPublicKeyInfo PEM of ``public_key``."""
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
 
 
 def public_pem(private_key: PrivateKeyTypes) -> str:

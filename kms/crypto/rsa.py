@@ -26,9 +26,10 @@ from kms.crypto.loaded import LoadedKey, require_bytes
 from kms.crypto.operations import DECRYPT, ENCRYPT, SIGN, VERIFY
 from kms.crypto.pkcs8 import (
     load_private_key,
+    load_public_key,
     material_problem,
     private_pem,
-    public_pem,
+    public_key_pem,
     to_pkcs8_der,
 )
 from kms.crypto.signparams import HASHES, resolve_hash, resolve_padding, signing_algorithm
@@ -69,7 +70,7 @@ def max_plaintext(bits: int) -> int:
 
 
 class RsaKey(LoadedKey):
-    """An RSA key version of a fixed modulus size."""
+    """An RSA key version of a fixed modulus size (verify-only keys can also encrypt)."""
 
     __slots__ = ("_max_plaintext", "_private", "_public", "_public_pem", "_size")
 
@@ -80,11 +81,37 @@ class RsaKey(LoadedKey):
         private = load_private_key(key_type, material, trusted=trusted)
         if not isinstance(private, rsa.RSAPrivateKey) or private.key_size != bits:
             raise InvalidKeyMaterial(material_problem(key_type, f"expected a {bits}-bit RSA key"))
-        self._private = private
-        self._public = private.public_key()
-        self._public_pem = public_pem(private)
+        self._private: rsa.RSAPrivateKey | None = private
+        self._set_public(private.public_key(), bits)
+
+    @classmethod
+    def verify_only(cls, key_type: KeyType, public_key: str | bytes, *, bits: int) -> RsaKey:
+        """A key from a public key alone (PEM SubjectPublicKeyInfo or its DER): it can
+        verify and encrypt; sign and decrypt are refused.
+        """
+        public = load_public_key(key_type, public_key)
+        if not isinstance(public, rsa.RSAPublicKey) or public.key_size != bits:
+            raise InvalidKeyMaterial(f"{key_type.name} public key must be a {bits}-bit RSA key")
+        self = cls.__new__(cls)
+        LoadedKey.__init__(self, key_type)
+        self._private = None
+        self._set_public(public, bits)
+        return self
+
+    def _set_public(self, public: rsa.RSAPublicKey, bits: int) -> None:
+        self._public = public
+        self._public_pem = public_key_pem(public)
         self._size = bits // 8
         self._max_plaintext = max_plaintext(bits)
+
+    @property
+    def has_private(self) -> bool:
+        return self._private is not None
+
+    def _private_key(self, operation: str) -> rsa.RSAPrivateKey:
+        if self._private is None:
+            self._no_private(operation)
+        return self._private
 
     def encrypt(
         self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
@@ -107,11 +134,12 @@ class RsaKey(LoadedKey):
     ) -> bytes:
         """The plaintext, or InvalidCiphertext with one generic message for any failure."""
         self.key_type.require(DECRYPT)
+        private = self._private_key(DECRYPT)
         _refuse_context(context)
         if not isinstance(blob, bytes) or len(blob) != self._size:
             raise InvalidCiphertext(DECRYPT_FAILED)
         try:
-            return self._private.decrypt(blob, _OAEP)
+            return private.decrypt(blob, _OAEP)
         except ValueError:
             raise InvalidCiphertext(DECRYPT_FAILED) from None
 
@@ -122,11 +150,14 @@ class RsaKey(LoadedKey):
         hash_name: str | None = None,
         padding: str | None = None,
         prehashed: bool = False,
+        context: bytes | None = None,
     ) -> bytes:
         """PSS (default) or PKCS#1 v1.5 signature over sha256 (default), sha384 or sha512."""
         self.key_type.require(SIGN)
+        private = self._private_key(SIGN)
+        _refuse_context(context)
         pad, algorithm = self._params(data, hash_name, padding, prehashed)
-        return self._private.sign(data, pad, algorithm)
+        return private.sign(data, pad, algorithm)
 
     def verify(
         self,
@@ -136,11 +167,17 @@ class RsaKey(LoadedKey):
         hash_name: str | None = None,
         padding: str | None = None,
         prehashed: bool = False,
+        context: bytes | None = None,
     ) -> bool:
-        """True if valid, False for any wrong or malformed signature."""
+        """True if valid, False for any wrong or malformed signature, including one whose
+        length is not exactly the modulus size (no leading zeros stripped or added).
+        """
         self.key_type.require(VERIFY)
+        _refuse_context(context)
         pad, algorithm = self._params(data, hash_name, padding, prehashed)
         require_bytes(signature, "signature")
+        if len(signature) != self._size:
+            return False
         try:
             self._public.verify(signature, data, pad, algorithm)
         except BadSignature:
@@ -161,9 +198,9 @@ class RsaKey(LoadedKey):
 
     def export_material(self) -> str:
         """Unencrypted PKCS#8 PEM of the private key."""
-        return private_pem(self._private)
+        return private_pem(self._private_key("export"))
 
 
 def _refuse_context(context: bytes | None) -> None:
     if context is not None:
-        raise InvalidRequest("context applies only to aes256 keys")
+        raise InvalidRequest("context applies only to aes256 keys (and ML-DSA signatures)")
