@@ -55,7 +55,7 @@ import re
 import struct
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -106,8 +106,9 @@ _MAX_BODY = _MIN_BODY + MAX_KEY_NAME_BYTES + MAX_WRAPPED_KEY_CHARS
 MAX_HEADER_SIZE = _PREAMBLE.size + _MAX_BODY
 """Largest valid header (about 17 KiB); read_header refuses anything longer."""
 
-_WRAPPED_KEY = re.compile(r"[!-~]+")  # printable ASCII, no spaces: a token
-_TOKEN_VERSION = re.compile(r"egide:v([0-9]+):")
+# The wrapped data key is a ciphertext token, egide:v<version>:<standard base64>.
+_B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)"
+_WRAPPED_KEY = re.compile(rf"egide:v([1-9][0-9]{{0,9}}):{_B64}")
 _HAS_INTO = hasattr(AESGCM, "encrypt_into") and hasattr(AESGCM, "decrypt_into")
 
 _NOT_EGIDE = "not an Egide encrypted file"
@@ -154,14 +155,20 @@ class FileHeader:
         if not 1 <= len(self.key_name.encode("utf-8")) <= MAX_KEY_NAME_BYTES:
             raise ValueError(f"key_name must be 1 to {MAX_KEY_NAME_BYTES} bytes of UTF-8")
         _check_int("key_version", self.key_version, 1, MAX_KEY_VERSION)
-        if (
-            not isinstance(self.wrapped_key, str)
-            or len(self.wrapped_key) > MAX_WRAPPED_KEY_CHARS
-            or not _WRAPPED_KEY.fullmatch(self.wrapped_key)
-        ):
+        token = (
+            _WRAPPED_KEY.fullmatch(self.wrapped_key)
+            if isinstance(self.wrapped_key, str) and len(self.wrapped_key) <= MAX_WRAPPED_KEY_CHARS
+            else None
+        )
+        if token is None:
             raise ValueError(
-                f"wrapped_key must be 1 to {MAX_WRAPPED_KEY_CHARS} printable ASCII characters"
+                f"wrapped_key must be a ciphertext token (egide:v<version>:<base64>) of at "
+                f"most {MAX_WRAPPED_KEY_CHARS} characters"
             )
+        # The version is stated twice (the header field, the token's prefix): they must agree,
+        # or a reader would ask the server to unwrap with one version and label it another.
+        if int(token.group(1)) != self.key_version:
+            raise ValueError("key_version does not match the version in wrapped_key")
         _check_int("segment_size", self.segment_size, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)
         _check_bytes("salt", self.salt, SALT_SIZE)
         _check_bytes("nonce_prefix", self.nonce_prefix, NONCE_PREFIX_SIZE)
@@ -170,14 +177,12 @@ class FileHeader:
 def new_header(
     *, key_name: str, key_version: int, wrapped_key: str, segment_size: int = DEFAULT_SEGMENT_SIZE
 ) -> FileHeader:
-    """Return a header with a fresh random salt and nonce prefix; ValueError on a bad field.
+    """Return a header with a fresh random salt and nonce prefix; ValueError on a bad field
+    (``wrapped_key`` must be a token ``egide:v<N>:...`` with N equal to ``key_version``).
 
-    Use a new header for every encryption. If the token has the ``egide:v<N>:`` form,
-    N must equal ``key_version`` (catches a caller mixing up versions).
+    :func:`encrypt_stream` draws its own salt and nonce prefix anyway; this header gives
+    it the key name, version, wrapped key and segment size.
     """
-    match = _TOKEN_VERSION.match(wrapped_key) if isinstance(wrapped_key, str) else None
-    if match and int(match.group(1)) != key_version:
-        raise ValueError("key_version does not match the version in wrapped_key")
     return FileHeader(
         key_name=key_name,
         key_version=key_version,
@@ -254,13 +259,17 @@ def encrypt_stream(
 ) -> int:
     """Encrypt all of ``src`` into ``out`` (header, then segments); return plaintext bytes.
 
-    Memory is flat (two buffers of about one segment each), whatever the size of
-    ``src``; ``src`` may return short reads (a pipe). ``out`` is given memoryviews of
-    a reused buffer and must consume them before its ``write`` returns (files and
-    BytesIO do). ``progress`` is called with the cumulative plaintext byte count after
-    each segment. ValueError if the data key is not 32 bytes, or if the input needs
+    ``header`` gives the key name, version, wrapped key and segment size; the salt and
+    nonce prefix written are always fresh random values drawn here, whatever ``header``
+    holds, so no caller can make two files share them (read the written header back
+    with :func:`read_header`). Memory is flat (two buffers of about one segment each),
+    whatever the size of ``src``; ``src`` may return short reads (a pipe). ``out`` is
+    given memoryviews of a reused buffer and must consume them before its ``write``
+    returns (files and BytesIO do). ``progress`` is called with the cumulative plaintext
+    byte count after each segment. ValueError if the data key is not 32 bytes, or if the input needs
     more than 2**32 segments.
     """
+    header = replace(header, salt=os.urandom(SALT_SIZE), nonce_prefix=os.urandom(NONCE_PREFIX_SIZE))
     aead = _segment_aead(data_key, header)
     aad = encode_header(header)
     _write_all(out, aad)

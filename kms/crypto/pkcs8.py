@@ -62,13 +62,15 @@ def canonical_der(key_type: KeyType, material: bytes) -> bytes:
 PEM_PUBLIC_HEADER = "-----BEGIN PUBLIC KEY-----"
 
 
-def load_public_key(key_type: KeyType, public_key: str | bytes) -> PublicKeyTypes:
+def load_public_key(key_type: KeyType | str, public_key: str | bytes) -> PublicKeyTypes:
     """Parse a SubjectPublicKeyInfo: PEM text (``BEGIN PUBLIC KEY``), or its DER bytes.
 
     InvalidKeyMaterial otherwise (PKCS#1 ``BEGIN RSA PUBLIC KEY``, a certificate, a
-    private key, trailing garbage...). The caller checks the key's kind and size.
+    private key, trailing garbage...). The caller checks the key's kind and size;
+    ``key_type`` (or a name for it) only words the message.
     """
-    problem = f"{key_type.name} public key must be a PEM SubjectPublicKeyInfo of that type"
+    name = key_type if isinstance(key_type, str) else key_type.name
+    problem = f"{name} public key must be a PEM SubjectPublicKeyInfo of that type"
     try:
         if isinstance(public_key, str):
             text = public_key.strip()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from kms.crypto.aad import material_aad, secret_aad
 from kms.crypto.errors import MasterKeyError
@@ -37,15 +38,21 @@ class MasterKey:
 
     ``id`` is a stable, public 16-hex-digit fingerprint safe to store beside each
     wrapped row and to print. The key never shows in ``repr`` and cannot be pickled.
+
+    The object does not keep the master key itself: only the wrapping AEAD and the
+    HKDF pseudorandom key (RFC 5869's PRK = HMAC-SHA256(zeros, master key), from which
+    every subkey is expanded; the master key cannot be recovered from it).
     """
 
-    __slots__ = ("_aead", "_key", "id")
+    __slots__ = ("_aead", "_prk", "id")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != MASTER_KEY_LENGTH:
             raise MasterKeyError(f"master key must be exactly {MASTER_KEY_LENGTH} bytes")
-        self._key = key
         self.id = hashlib.sha256(_ID_LABEL + key).hexdigest()[:16]
+        # HKDF-Extract with no salt (RFC 5869, section 2.2: a string of HashLen zeros);
+        # the master key is already uniformly random (section 3.1).
+        self._prk = hmac.digest(bytes(32), key, "sha256")
         self._aead = AESGCM(self._hkdf(WRAPPING_INFO, 32))
 
     @classmethod
@@ -114,10 +121,8 @@ class MasterKey:
         return self._hkdf(info, length)
 
     def _hkdf(self, info: bytes, length: int) -> bytes:
-        # No salt: the master key is already uniformly random (RFC 5869, section 3.1).
-        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
-            self._key
-        )
+        """HKDF-SHA256(master key, no salt, info): the Expand step over the kept PRK."""
+        return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(self._prk)
 
     def _fail(self) -> NoReturn:
         raise MasterKeyError(

@@ -46,6 +46,11 @@ def encrypt(plaintext: bytes, segment_size: int = SEG, header: FileHeader | None
     return out.getvalue()
 
 
+def written_header(blob: bytes) -> FileHeader:
+    """The header an encryption wrote (its salt and nonce prefix are drawn by encrypt_stream)."""
+    return fs.read_header(io.BytesIO(blob))
+
+
 def decrypt(blob: bytes, key: bytes = KEY) -> bytes:
     src = io.BytesIO(blob)
     header = fs.read_header(src)
@@ -139,8 +144,8 @@ def test_it_round_trips_with_the_default_segment_size() -> None:
 
 
 def test_an_empty_file_is_the_header_and_one_empty_final_segment() -> None:
-    header = make_header()
-    blob = encrypt(b"", header=header)
+    blob = encrypt(b"")
+    header = written_header(blob)
     assert blob == fs.encode_header(header) + blob[-TAG:]
     assert len(blob) == len(fs.encode_header(header)) + TAG
 
@@ -206,9 +211,11 @@ def test_it_never_reads_more_than_one_segment_and_a_byte_at_once() -> None:
 def test_it_gives_the_same_bytes_without_encrypt_into(monkeypatch: pytest.MonkeyPatch) -> None:
     plaintext = os.urandom(4 * SEG + 5)
     header = make_header()
+    monkeypatch.setattr(os, "urandom", lambda n: bytes(range(n)))  # same salt and prefix twice
     with_into = encrypt(plaintext, header=header)
     monkeypatch.setattr(fs, "_HAS_INTO", False)
     assert encrypt(plaintext, header=header) == with_into
+    monkeypatch.undo()
     assert decrypt(with_into) == plaintext
     mangled = bytearray(with_into)
     mangled[len(split(with_into)[0]) + 2 * (SEG + TAG) + 3] ^= 1  # in segment 2 of 5
@@ -233,9 +240,10 @@ def test_the_header_layout_is_as_documented() -> None:
 
 
 def test_segments_follow_the_documented_construction() -> None:
-    header = make_header()
     plaintext = os.urandom(SEG + 10)
-    head, segments = split(encrypt(plaintext, header=header))
+    blob = encrypt(plaintext)
+    header = written_header(blob)
+    head, segments = split(blob)
     key = HKDF(hashes.SHA256(), 32, salt=header.salt, info=b"egide file v1").derive(KEY)
     aead = AESGCM(key)
     first = aead.decrypt(header.nonce_prefix + bytes([0, 0, 0, 0, 0]), segments[0], head)
@@ -247,9 +255,43 @@ def test_read_header_gives_back_the_fields_and_stops_right_after_the_header() ->
     header = make_header()
     blob = encrypt(b"hello", header=header)
     src = io.BytesIO(blob)
-    assert fs.read_header(src) == header
+    read = fs.read_header(src)
+    assert read == dataclasses.replace(header, salt=read.salt, nonce_prefix=read.nonce_prefix)
     assert src.tell() == len(fs.encode_header(header))
     assert fs.write_header(io.BytesIO(), header) == src.tell()
+
+
+def test_encrypt_stream_draws_its_own_salt_and_nonce_prefix_whatever_the_header_holds() -> None:
+    header = make_header(salt=bytes(32), nonce_prefix=bytes(7))
+    first, second = encrypt(b"same", header=header), encrypt(b"same", header=header)
+    salts = {written_header(first).salt, written_header(second).salt, header.salt}
+    prefixes = {
+        written_header(first).nonce_prefix,
+        written_header(second).nonce_prefix,
+        header.nonce_prefix,
+    }
+    assert len(salts) == 3 and len(prefixes) == 3
+    assert decrypt(first) == decrypt(second) == b"same"
+
+
+@pytest.mark.parametrize(
+    "wrapped_key",
+    ["w", "egide:v2:c29tZQ==", "egide:v03:c29tZQ==", "egide:v3:c29tZQ", "egide:v3:"],
+)
+def test_a_header_refuses_a_wrapped_key_that_is_not_a_token_of_its_version(
+    wrapped_key: str,
+) -> None:
+    with pytest.raises(ValueError, match="wrapped_key"):
+        make_header(wrapped_key=wrapped_key)
+
+
+def test_read_header_refuses_a_file_whose_key_version_contradicts_its_token() -> None:
+    good = fs.encode_header(make_header())
+    version_at = 12 + 4 + 32 + 7  # preamble, segment size, salt, nonce prefix
+    assert struct.unpack(">I", good[version_at : version_at + 4]) == (3,)
+    forged = good[:version_at] + struct.pack(">I", 4) + good[version_at + 4 :]
+    with pytest.raises(FileFormatError, match="invalid header"):
+        fs.read_header(io.BytesIO(forged))
 
 
 def test_new_header_draws_a_fresh_salt_and_nonce_prefix_each_time() -> None:
@@ -257,7 +299,7 @@ def test_new_header_draws_a_fresh_salt_and_nonce_prefix_each_time() -> None:
     assert first.salt != second.salt
     assert first.nonce_prefix != second.nonce_prefix
     assert (len(first.salt), len(first.nonce_prefix)) == (32, 7)
-    assert fs.new_header(key_name="k", key_version=1, wrapped_key="w").segment_size == (
+    assert fs.new_header(key_name="k", key_version=1, wrapped_key="egide:v1:dw==").segment_size == (
         fs.DEFAULT_SEGMENT_SIZE
     )
 
@@ -439,7 +481,7 @@ def test_a_wrong_data_key_fails_on_the_first_segment() -> None:
     "changes",
     [
         {"key_name": "files-prod-other"},
-        {"key_version": 4},
+        {"key_version": 4, "wrapped_key": "egide:v4:c29tZSB3cmFwcGVkIGtleQ=="},
         {"wrapped_key": "egide:v3:b3RoZXIgd3JhcHBlZCBrZXk="},
         {"segment_size": SEG + 1},
         {"salt": bytes(32)},
@@ -447,8 +489,8 @@ def test_a_wrong_data_key_fails_on_the_first_segment() -> None:
     ],
 )
 def test_any_header_field_change_breaks_decryption(changes: dict[str, object]) -> None:
-    header = make_header()
-    blob = encrypt(os.urandom(SEG + 9), header=header)
+    blob = encrypt(os.urandom(SEG + 9))
+    header = written_header(blob)
     rewritten = fs.encode_header(dataclasses.replace(header, **changes))
     body = blob[len(fs.encode_header(header)) :]
     with pytest.raises(FileFormatError):
