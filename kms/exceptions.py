@@ -71,8 +71,46 @@ class Conflict(KmsError):
     code = "conflict"
 
 
+class GrantNotFound(KmsError):
+    """Removing a per-key grant that does not exist: nothing would change."""
+
+    code = "grant_not_found"
+
+
+class ApprovalPending(KmsError):
+    """The same request (requester, key, action, parameters) already waits for approvers."""
+
+    code = "approval_pending"
+
+
+class TooManyPendingApprovals(KmsError):
+    code = "too_many_pending_approvals"
+
+
 class PayloadTooLarge(KmsError):
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(KmsError):
+    """A body in a media type the endpoint does not take (415, code invalid_request)."""
+
+    code = "invalid_request"
+    status = 415
+
+
+class MethodNotAllowed(KmsError):
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        shown = method if method.isascii() and method.isalpha() and len(method) <= 10 else "this method"
+        super().__init__(f'method "{shown}" not allowed', allow=", ".join(allowed))
+
+
+class Throttled(KmsError):
+    code = "throttled"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"too many requests; retry in {wait} s", retry_after=wait)
 
 
 class LockedOut(KmsError):
@@ -116,18 +154,27 @@ STATUS_BY_CODE: dict[str, int] = {
     "approval_not_found": 404,
     "token_not_found": 404,
     "user_not_found": 404,
+    "grant_not_found": 404,
+    "approval_pending": 409,
+    "too_many_pending_approvals": 429,
     "key_exists": 409,
     "key_disabled": 409,
     "key_deleted": 409,
     "key_version_unavailable": 409,
     "deletion_disabled": 409,
     "conflict": 409,
+    "method_not_allowed": 405,
     "payload_too_large": 413,
     "locked_out": 429,
     "throttled": 429,
     "master_key_error": 500,
     "unavailable": 503,
 }
+
+
+def error_status(exc: BaseException) -> int:
+    """The HTTP status of an error: its own (415), else its code's."""
+    return getattr(exc, "status", None) or STATUS_BY_CODE.get(error_code(exc), 400)
 
 
 def error_code(exc: BaseException) -> str:

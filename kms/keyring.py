@@ -113,6 +113,11 @@ class _LoadedKeyCache:
         with self._lock:
             self._items.clear()
 
+    def forget(self, cache_keys: list[tuple]) -> None:
+        with self._lock:
+            for cache_key in cache_keys:
+                self._items.pop(cache_key, None)
+
 
 _cache = _LoadedKeyCache(getattr(settings, "EGIDE_KEY_CACHE_SIZE", 4096))
 
@@ -134,3 +139,8 @@ def load_version(
 
 def forget_cache() -> None:
     _cache.clear()
+
+
+def forget_versions(versions: list[tuple[bytes, int]]) -> None:
+    """Drop the loaded material of these (key uid, version): destroyed, or their key purged."""
+    _cache.forget(list(versions))

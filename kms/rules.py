@@ -18,6 +18,27 @@ NAME_RULE = "1-128 characters: letters, digits, '.', '_' or '-', starting with a
 NIST_GCM_RANDOM_NONCE_LIMIT = 2**32  # SP 800-38D 8.3: invocations per key with random IVs
 
 
+MAX_WHOLE_NUMBER = 2**31 - 1
+
+
+def parse_whole_number(value: object, name: str, *, textual: bool, minimum: int = 1) -> int:
+    """The one parser of versions, counts and other whole numbers, for every surface.
+
+    From JSON (`textual=False`): an int, never a bool, float or string. From a query string
+    or a form (`textual=True`): ASCII digits only — `str.isdigit()` also takes "²" and
+    fullwidth "１", which must not mean 2 or 1 — at most 10 of them.
+    """
+    if textual:
+        if not isinstance(value, str) or not (value.isascii() and value.isdigit() and len(value) <= 10):
+            raise InvalidRequest(f"{name}: must be a whole number")
+        value = int(value)
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"{name}: must be a whole number")
+    if not minimum <= value <= MAX_WHOLE_NUMBER:  # type: ignore[operator]
+        raise InvalidRequest(f"{name}: must be a whole number from {minimum} to {MAX_WHOLE_NUMBER}")
+    return value  # type: ignore[return-value]
+
+
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InvalidRequest(f"invalid key name: {NAME_RULE}")

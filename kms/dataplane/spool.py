@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
 from kms.exceptions import KmsError
+from kms.dataplane.state import CACHE
 from kms.models import AuditSpoolOffset, KeyVersion
 from kms.services import audit
 
@@ -144,7 +145,7 @@ def row_of(line: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _add_counts(lines: list[dict[str, Any]]) -> None:
+def add_counts(lines: list[dict[str, Any]]) -> None:
     """Add the lines' use counts to their version rows: one UPDATE per row, in id order.
 
     One, not one per purpose: PostgreSQL re-checks the foreign key of a row updated twice
@@ -191,11 +192,58 @@ def ship_file(path: Path) -> int:
                                   "details": {"file": path.name, "offset": position.offset}})  # fmt: skip
             # Counts before the chain head: version rows, then the head, the order in which
             # version disable/destroy take them too (the other order could deadlock).
-            _add_counts([line for line in lines if "key_id" in line])
-            audit.append([row_of(line) for line in lines])
+            counted = [line for line in lines if "key_id" in line]
+            add_counts(counted)
+            _append_or_quarantine(lines, path.name, position.offset)
             position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
             position.save(update_fields=["offset", "shipped_events", "updated_at"])
             shipped += len(lines)
+        if path == WRITER.path:  # our own uses are in the version rows now
+            for line in counted:
+                CACHE.shipped(line["key_id"], line.get("counts", []))
+
+
+QUARANTINE_ACTION = "audit_quarantined"
+
+
+def _append_or_quarantine(lines: list[dict[str, Any]], file: str, offset: int) -> None:
+    """Chain the lines; a line the database refuses never stops the ones after it.
+
+    Events are sanitized before chaining (kms.services.audit.sanitize), so a refusal is not
+    expected; if one comes anyway, each line is tried alone and a refused one is stored as a
+    marked quarantine event that keeps its action, actor and outcome (kms_audit_verify
+    reports them), with an alarm in the log.
+    """
+    try:
+        with transaction.atomic():
+            audit.append([row_of(line) for line in lines])
+        return
+    except (DatabaseError, ValueError, KeyError, TypeError):
+        log.error("audit spool %s at %d: a batch was refused; shipping line by line", file, offset)
+    for line in lines:
+        try:
+            with transaction.atomic():
+                audit.append([row_of(line)])
+        except (DatabaseError, ValueError, KeyError, TypeError) as exc:
+            log.critical("AUDIT ALARM: spool %s at %d: a line was refused (%s); stored quarantined",
+                         file, offset, type(exc).__name__)  # fmt: skip
+            with transaction.atomic():
+                audit.append([quarantined(line, file, offset, exc)])
+
+
+def quarantined(line: Any, file: str, offset: int, exc: BaseException) -> dict[str, Any]:
+    """A marked event in place of a line the database refused: what can be kept of it."""
+    kept = line if isinstance(line, dict) else {}
+    original = kept.get("action") if isinstance(kept.get("action"), str) else "unknown"
+    return row_of({
+        "at": datetime.now().astimezone().isoformat(), "action": QUARANTINE_ACTION, "source": "system",
+        "outcome": "error", "error_code": "audit_quarantined",
+        "actor_id": kept.get("actor_id") if isinstance(kept.get("actor_id"), int) else None,
+        "actor_name": str(kept.get("actor_name") or ""), "request_id": str(kept.get("request_id") or ""),
+        "details": {"original_action": original, "original_outcome": str(kept.get("outcome") or ""),
+                    "file": file, "offset": offset, "reason": type(exc).__name__,
+                    "line": repr(line)[:500]},
+    })  # fmt: skip
 
 
 def ship_all(*, remove_orphans: bool = True) -> int:

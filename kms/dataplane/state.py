@@ -16,15 +16,17 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
 from kms.dataplane import generation
-from kms.services.crypto_core import KeySnap, VersionSnap
+from kms.dataplane.core import KeySnap, VersionSnap
+from kms.keyring import forget_versions
+from kms.models import KEY_PERMISSIONS
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
@@ -40,6 +42,8 @@ class TokenSnap:
     expires_at: datetime | None
     revoked: bool
     last_used_at: datetime | None
+    scope_keys: frozenset[str] = frozenset()
+    scope_operations: frozenset[str] = frozenset()
 
 
 def _dt(value: Any) -> datetime | None:
@@ -117,17 +121,48 @@ def load_permissions(user_id: int, key_id: int) -> frozenset[str]:
     with connection.cursor() as cursor:
         cursor.execute(_PERMISSIONS_SQL, (user_id, key_id, user_id, key_id, user_id, user_id))
         codes = [row[0] for row in cursor.fetchall()]
-    return frozenset(code.removesuffix("_key") for code in codes if code.endswith("_key"))
+    # Key permissions only: the global right to create keys (`add`) shows no key.
+    names = (code.removesuffix("_key") for code in codes if code.endswith("_key"))
+    return frozenset(name for name in names if name in KEY_PERMISSIONS)
+
+
+def load_counts(key_id: int, version: int) -> tuple[int, int] | None:
+    row = _fetchone("SELECT encrypt_count, sign_count FROM kms_keyversion WHERE key_id = %s AND version = %s",
+                    (key_id, version))  # fmt: skip
+    return None if row is None else (row[0], row[1])
+
+
+def load_destroyed_since(since: datetime) -> list[tuple[bytes, int]]:
+    """(key uid, version) of the versions destroyed (or purged) since `since`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.uid, v.version FROM kms_keyversion v JOIN kms_key k ON k.id = v.key_id "
+            "WHERE v.destroyed_at >= %s",
+            (connection.ops.adapt_datetimefield_value(since),),
+        )
+        return [(_uid(row[0]), row[1]) for row in cursor.fetchall()]
+
+
+USAGE_FRESHNESS_SECONDS = 1.0  # use counts decided from the database no older than this
+EVICTION_MARGIN = timedelta(minutes=10)  # clock skew between nodes, for the destroyed-since query
 
 
 class StateCache:
-    """Per-process caches of the four snapshots, valid for one state generation."""
+    """Per-process caches of the four snapshots, valid for one state generation.
+
+    Use counters are not part of the generation (the audit shipper raises them with plain
+    UPDATEs): a version's counts are re-read when older than USAGE_FRESHNESS_SECONDS, and
+    this process's own uses not yet shipped (`pending`) are added to them.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.generation: int | None = None
         self.checked_at = 0.0
         self.pushed = False  # set by the LISTEN thread when a NOTIFY arrives
+        self.pending: dict[tuple[int, int, str], int] = {}
+        self.counts_read: dict[tuple[int, int], float] = {}
+        self.evicted_until = datetime.now(UTC) - EVICTION_MARGIN
         self._reset()
 
     def _reset(self) -> None:
@@ -139,6 +174,8 @@ class StateCache:
     def clear(self) -> None:
         with self._lock:
             self.generation = None
+            self.pending.clear()
+            self.counts_read.clear()
             self._reset()
 
     def sync(self) -> None:
@@ -153,9 +190,38 @@ class StateCache:
         seen = generation.current()
         with self._lock:
             self.checked_at = now
-            if seen is None or seen != self.generation:
+            moved = seen is None or seen != self.generation
+            if moved:
                 self._reset()
             self.generation = seen
+        if moved:
+            self._evict_destroyed()
+
+    def _evict_destroyed(self) -> None:
+        """Unwrapped material of versions destroyed or purged since the last look leaves memory."""
+        started = datetime.now(UTC)
+        gone = load_destroyed_since(self.evicted_until)
+        if gone:
+            forget_versions(gone)
+        self.evicted_until = started - EVICTION_MARGIN
+
+    def add_pending(self, key_id: int, counts: list[list[Any]]) -> None:
+        """This process's uses, written to its spool and not yet in the version rows."""
+        with self._lock:
+            for version, purpose, n in counts:
+                slot = (key_id, version, purpose)
+                self.pending[slot] = self.pending.get(slot, 0) + n
+
+    def shipped(self, key_id: int, counts: list[list[Any]]) -> None:
+        """The shipper moved these uses into the version rows."""
+        with self._lock:
+            for version, purpose, n in counts:
+                slot = (key_id, version, purpose)
+                left = self.pending.get(slot, 0) - n
+                if left > 0:
+                    self.pending[slot] = left
+                else:
+                    self.pending.pop(slot, None)
 
     def _cached(self, table: dict, key: Any, load: Any) -> Any:
         if self.generation is not None and key in table:
@@ -174,7 +240,31 @@ class StateCache:
         return self._cached(self.keys, name, lambda: load_key(name))
 
     def version(self, key_id: int, version: int) -> VersionSnap | None:
-        return self._cached(self.versions, (key_id, version), lambda: load_version(key_id, version))
+        snap = self._cached(self.versions, (key_id, version), lambda: self._loaded_version(key_id, version))
+        if snap is None:
+            return None
+        now = time.monotonic()
+        if now - self.counts_read.get((key_id, version), 0.0) > USAGE_FRESHNESS_SECONDS:
+            counts = load_counts(key_id, version)
+            if counts is None:
+                return None
+            self.counts_read[(key_id, version)] = now
+            snap = replace(snap, encrypt_count=counts[0], sign_count=counts[1])
+            if self.generation is not None:
+                self.versions[(key_id, version)] = snap
+        if self.pending:
+            snap = replace(
+                snap,
+                encrypt_count=snap.encrypt_count + self.pending.get((key_id, version, "encrypt"), 0),
+                sign_count=snap.sign_count + self.pending.get((key_id, version, "sign"), 0),
+            )
+        return snap
+
+    def _loaded_version(self, key_id: int, version: int) -> VersionSnap | None:
+        self.counts_read[(key_id, version)] = time.monotonic()
+        if len(self.counts_read) > MAX_ENTRIES:
+            self.counts_read.clear()
+        return load_version(key_id, version)
 
     def permissions_of(self, user_id: int, key_id: int) -> frozenset[str]:
         return self._cached(self.permissions, (user_id, key_id), lambda: load_permissions(user_id, key_id))

@@ -45,3 +45,16 @@ def wait_needed(scope: str, ident: str) -> int:
 def reset() -> None:
     with _lock:
         _windows.clear()
+
+
+def charge(scope: str, ident: str, cost: int) -> None:
+    """Count `cost` more requests in the current window (a batch's work beyond one request).
+
+    Never refuses what is already running: the next request waits instead.
+    """
+    if cost <= 0:
+        return
+    now = time.monotonic()
+    with _lock:
+        start, count = _windows.get((scope, ident), (now, 0))
+        _windows[(scope, ident)] = (start, count + cost)

@@ -1,10 +1,10 @@
-"""The WSGI fast lane: data-plane requests answered before Django's handler.
+"""The WSGI fast lane: data-plane requests with a bearer token answered before Django's handler.
 
-`FastLane(django_app)` serves `POST /v1/kms/<operation>/<name>` with a bearer token
-and a JSON body straight from the WSGI environ (kms.dataplane.views.serve) — no
-URL resolver, no middleware, no HttpRequest. Everything else, and any data-plane
-request it does not take, goes to Django unchanged. The answers are byte-for-byte
-those of the Django view, plus the headers Django's security middleware would add.
+`FastLane(django_app)` takes `POST /v1/kms/<operation>/<name>` carrying an Authorization
+header straight from the WSGI environ — no URL resolver, no middleware, no HttpRequest —
+and hands it to the one pipeline (kms.dataplane.pipeline), exactly as the Django view
+(kms.dataplane.views) does. Everything else (sessions, other methods and paths) goes to
+Django unchanged. The answers carry the headers Django's middleware would add.
 """
 
 from __future__ import annotations
@@ -18,40 +18,25 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
-from kms.dataplane.views import Call, is_fast, serve
+from kms.dataplane import parse
+from kms.dataplane.ops import OPERATIONS
+from kms.dataplane.pipeline import Request, serve
+from kms.middleware import api_security_headers
 
-PATH = re.compile(r"^/v1/kms/(encrypt|decrypt|sign|verify|datakey|rewrap)/([^/]+)$")
+PATH = re.compile(rf"^/v1/kms/({'|'.join(OPERATIONS)})/([^/]+)$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-
-
-def security_headers() -> list[tuple[str, str]]:
-    headers = [
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "same-origin"),
-        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-        ("Cache-Control", "no-store"),
-    ]
-    if settings.SECURE_HSTS_SECONDS:
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append(("Strict-Transport-Security", value))
-    return headers
 
 
 class FastLane:
     def __init__(self, django_app: Callable[..., Iterable[bytes]]) -> None:
         self.django_app = django_app
-        self.extra_headers = security_headers()
 
     def _take(self, environ: dict[str, Any]) -> re.Match[str] | None:
+        if environ.get("REQUEST_METHOD") != "POST" or "HTTP_AUTHORIZATION" not in environ:
+            return None
         match = PATH.match(environ.get("PATH_INFO", ""))
-        if match is None or not is_fast(environ.get("REQUEST_METHOD", ""), "HTTP_AUTHORIZATION" in environ,
-                                         environ.get("CONTENT_TYPE", ""), environ.get("QUERY_STRING", "")):
+        if match is None:
             return None
         if settings.SECURE_SSL_REDIRECT and environ.get("wsgi.url_scheme") != "https":
             forwarded = settings.SECURE_PROXY_SSL_HEADER
@@ -66,22 +51,43 @@ class FastLane:
         offered = environ.get("HTTP_X_REQUEST_ID", "")
         close_old_connections()  # what Django's request_started/finished signals would do
         try:
-            reply = serve(self._call(environ, match, offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex))
+            reply = serve(request_of(environ, match, offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex))
         finally:
             close_old_connections()
-        headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body))), *self.extra_headers]
+        secure = _is_secure(environ)
+        headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body))),
+                   *api_security_headers(secure)]  # fmt: skip
         start_response(_REASONS.get(reply.status, str(reply.status)), headers)
         return [reply.body]
 
-    @staticmethod
-    def _call(environ: dict[str, Any], match: re.Match[str], request_id: str) -> Call:
-        length = environ.get("CONTENT_LENGTH", "")
-        from kms.dataplane.views import body_too_large
 
-        body = b"" if body_too_large(length) else _read(environ, length)
-        return Call(match.group(1), _path_text(match.group(2)), environ.get("HTTP_AUTHORIZATION", ""),
-                    environ.get("HTTP_X_EGIDE_CLIENT", ""), length, body, request_id,
-                    environ.get("REMOTE_ADDR", ""))  # fmt: skip
+def _is_secure(environ: dict[str, Any]) -> bool:
+    if environ.get("wsgi.url_scheme") == "https":
+        return True
+    forwarded = settings.SECURE_PROXY_SSL_HEADER
+    return bool(forwarded and environ.get(forwarded[0]) == forwarded[1])
+
+
+def request_of(environ: dict[str, Any], match: re.Match[str], request_id: str) -> Request:
+    length = environ.get("CONTENT_LENGTH", "")
+    return Request(
+        operation=match.group(1), name=_path_text(match.group(2)), body=_read(environ, length),
+        content_type=environ.get("CONTENT_TYPE", ""), content_length=length,
+        authorization=environ.get("HTTP_AUTHORIZATION", ""), host=_host(environ),
+        query_string=environ.get("QUERY_STRING", ""), client=environ.get("HTTP_X_EGIDE_CLIENT", ""),
+        request_id=request_id, remote_addr=environ.get("REMOTE_ADDR", ""),
+    )  # fmt: skip
+
+
+def _host(environ: dict[str, Any]) -> str:
+    """As Django's HttpRequest._get_raw_host: X-Forwarded-Host only when trusted."""
+    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+        return environ["HTTP_X_FORWARDED_HOST"]
+    if "HTTP_HOST" in environ:
+        return environ["HTTP_HOST"]
+    host, port = environ.get("SERVER_NAME", ""), str(environ.get("SERVER_PORT", ""))
+    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    return host if port == default else f"{host}:{port}"
 
 
 def _path_text(raw: str) -> str:
@@ -90,10 +96,12 @@ def _path_text(raw: str) -> str:
     return raw.encode("latin-1").decode("utf-8", errors="replace")
 
 
-def _read(environ: dict[str, Any], length: str) -> bytes:
+def _read(environ: dict[str, Any], length: str) -> bytes | None:
+    """The body, at most the largest limit (None: announced larger, not read)."""
     try:
         size = int(length or 0)
     except ValueError:
         size = 0
-    stream = environ["wsgi.input"]
-    return stream.read(size) if size > 0 else b""
+    if size > parse.RAW_MAX_BYTES:
+        return None
+    return environ["wsgi.input"].read(size) if size > 0 else b""

@@ -44,6 +44,59 @@ CHAINED_FIELDS = (
 )  # fmt: skip
 
 
+MAX_TEXT = 1000  # characters of any one string in an event
+MAX_ITEMS = 50  # entries of any one list or object in `details`
+MAX_DEPTH = 4
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {c: f"\\u{c:04x}" for c in range(0x80, 0xA0)}
+
+
+def clean_text(value: str, limit: int = MAX_TEXT) -> str:
+    """Text as every sink can store it: control characters (NUL first: PostgreSQL refuses
+    it in text and JSON) escaped, lone surrogates replaced, bounded length."""
+    if len(value) > limit:
+        value = value[:limit] + "..."
+    if not value.isprintable():
+        value = value.translate(_CONTROL)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", errors="replace").decode("utf-8")
+    return value
+
+
+def sanitize(value: Any, depth: int = 0) -> Any:
+    """An event's `details` (or any field) made storable by every sink: the one function.
+
+    Strings through clean_text (keys too), containers bounded in size and depth, anything
+    that is not JSON's own type turned into text.
+    """
+    if isinstance(value, str):
+        return clean_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value if not isinstance(value, float) or value == value and abs(value) != float("inf") else str(value)
+    if depth >= MAX_DEPTH:
+        return clean_text(repr(value), 200)
+    if isinstance(value, dict):
+        items = list(value.items())[:MAX_ITEMS]
+        return {clean_text(str(k), 100): sanitize(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [sanitize(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+    return clean_text(str(value))
+
+
+_TEXT_COLUMNS = {f.name: f.max_length for f in AuditEvent._meta.fields if f.max_length}
+
+
+def sanitize_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row about to be chained: every text column and the details, sanitized."""
+    for name, limit in _TEXT_COLUMNS.items():
+        if isinstance(row.get(name), str):
+            text = clean_text(row[name], limit)
+            row[name] = text if len(text) <= limit else text[:limit]
+    row["details"] = sanitize(row.get("details") or {})
+    return row
+
+
 def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
     """The bytes an event's HMAC covers: its content fields as sorted, compact JSON."""
     get = event.get if isinstance(event, dict) else (lambda name: getattr(event, name))
@@ -154,6 +207,7 @@ def append(rows: list[dict[str, Any]]) -> None:
         chain_key = _chain_key(head)
         params = []
         for row in rows:
+            sanitize_row(row)
             row["seq"], row["prev_hash"] = head.seq + 1, head.chain_hash
             row["chain_hash"] = link(chain_key, head.chain_hash, row)
             head.seq, head.chain_hash = row["seq"], row["chain_hash"]

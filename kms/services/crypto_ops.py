@@ -1,9 +1,9 @@
-"""Data-plane services over the ORM: encrypt, decrypt, sign, verify, datakey, rewrap.
+"""The data-plane operations as Python calls: encrypt, decrypt, sign, verify, datakey, rewrap.
 
-Used by the pages, the admin, the DRF fallback views and tests. Each looks the
-key up, checks permission (kms.access), runs the operation (kms.services.crypto_core,
-shared with the lean kms.dataplane path), counts the uses and writes one audit
-event in one transaction. A batch is one operation: one event with its item counts.
+For the pages, the admin, management commands and tests. Each call goes through the one
+request pipeline (kms.dataplane.pipeline.execute) below its wire format: the same
+authorization ("hide or deny"), rules, counters and audit event as an API request. A
+batch is one operation: one event with its item counts.
 """
 
 from __future__ import annotations
@@ -11,65 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
-
-from kms import access
-from kms.models import Key, KeyVersion
+from kms.dataplane.core import Ciphertext, DataKey, ItemError, Signature  # noqa: F401 - results
+from kms.dataplane.ops import OPERATIONS
+from kms.dataplane.pipeline import SYSTEM, Principal, execute
+from kms.dataplane.state import CACHE
 from kms.services.actor import Actor
-from kms.services.crypto_core import (  # noqa: F401 - re-exported result types
-    Ciphertext,
-    DataKey,
-    ItemError,
-    KeySnap,
-    Signature,
-    VersionSnap,
-    run,
-)
-from kms.services.lookup import key_for
-from kms.services.operation import operation
 
-# The permission each operation needs (rewrap: both).
-PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "encrypt": ("encrypt",), "decrypt": ("decrypt",), "sign": ("sign",), "verify": ("verify",),
-    "datakey": ("encrypt",), "rewrap": ("decrypt", "encrypt"),
-}  # fmt: skip
+# The permission(s) each operation needs, from the operations' declarations.
+PERMISSIONS: dict[str, tuple[str, ...]] = {name: op.permissions for name, op in OPERATIONS.items()}
 
 
-def key_snap(key: Key) -> KeySnap:
-    return KeySnap(key.pk, key.uid.bytes, key.name, key.key_type, key.state, key.current_version,
-                   key.min_encryption_version, key.min_decryption_version)  # fmt: skip
+def principal_of(actor: Actor) -> Principal:
+    if actor.is_system:
+        return SYSTEM
+    user = actor.user
+    active = bool(user is not None and user.is_authenticated and user.is_active)
+    return Principal(user.pk if active else None, actor.name, active and user.is_superuser,
+                     actor.auth_method or "session", actor.token_id)  # fmt: skip
 
 
-def version_snap(kv: KeyVersion) -> VersionSnap:
-    return VersionSnap(kv.version, bytes(kv.wrapped_material), kv.master_key_id, kv.disabled_at is not None,
-                       kv.destroyed_at is not None, kv.encrypt_count, kv.sign_count)  # fmt: skip
+def _perform(actor: Actor, name: str, operation: str, items: Sequence[Any], **options: Any) -> list[Any]:
+    CACHE.sync()
+    options.setdefault("single", False)
+    outcome = execute(principal_of(actor), OPERATIONS[operation], name, list(items), options,
+                      source=actor.source, request_id=actor.request_id, remote_addr=actor.client_addr)  # fmt: skip
+    return outcome.results
 
 
-def _perform(actor: Actor, name: str, op_name: str, items: Sequence[Any], **options: Any) -> list[Any]:
-    with operation(actor, op_name, key_name=name) as op:
-        needed = PERMISSIONS[op_name]
-        key = key_for(actor, name, needed[0])
-        op.key = key
-        for extra in needed[1:]:
-            if not actor.is_system:
-                access.require(actor.user, key, extra)
-        rows: dict[int, KeyVersion] = {}
-
-        def fetch(version: int) -> VersionSnap | None:
-            kv = KeyVersion.objects.filter(key=key, version=version).first()
-            if kv is None:
-                return None
-            rows[version] = kv
-            return version_snap(kv)
-
-        outcome = run(op_name, key_snap(key), fetch, items, **options)
-        op.key_version = outcome.key_version
-        with transaction.atomic():
-            for (version, purpose), n in outcome.counts.items():
-                KeyVersion.objects.filter(pk=rows[version].pk).update(**{f"{purpose}_count": F(f"{purpose}_count") + n})
-            op.success(key=key, key_version=outcome.key_version, details=outcome.details)
-        return outcome.results
+def _signing(item: dict[str, Any]) -> dict[str, Any]:
+    """The services' keyword names → the request fields (hash_name is `algorithm`)."""
+    out = dict(item)
+    if "hash_name" in out:
+        out["algorithm"] = out.pop("hash_name")
+    return out
 
 
 def encrypt(*, actor: Actor, name: str, plaintext: bytes, context: bytes | None = None,
@@ -84,13 +58,13 @@ def decrypt(*, actor: Actor, name: str, ciphertext: str, context: bytes | None =
 
 def sign(*, actor: Actor, name: str, data: bytes, hash_name: str | None = None, padding: str | None = None,
          prehashed: bool = False, key_version: int | None = None) -> Signature:  # fmt: skip
-    item = {"data": data, "hash_name": hash_name, "padding": padding, "prehashed": prehashed}
+    item = {"data": data, "algorithm": hash_name, "padding": padding, "prehashed": prehashed}
     return _perform(actor, name, "sign", [item], key_version=key_version, single=True)[0]
 
 
 def verify(*, actor: Actor, name: str, data: bytes, signature: str, hash_name: str | None = None,
            padding: str | None = None, prehashed: bool = False) -> bool:  # fmt: skip
-    item = {"data": data, "signature": signature, "hash_name": hash_name, "padding": padding,
+    item = {"data": data, "signature": signature, "algorithm": hash_name, "padding": padding,
             "prehashed": prehashed}  # fmt: skip
     return _perform(actor, name, "verify", [item], single=True)[0]
 
@@ -106,17 +80,18 @@ def decrypt_batch(*, actor: Actor, name: str, items: Sequence[Any], single: bool
 
 def sign_batch(*, actor: Actor, name: str, items: Sequence[Any], key_version: int | None = None,
                single: bool = False) -> list[Any]:  # fmt: skip
-    return _perform(actor, name, "sign", items, key_version=key_version, single=single)
+    return _perform(actor, name, "sign", [i if isinstance(i, ItemError) else _signing(i) for i in items],
+                    key_version=key_version, single=single)  # fmt: skip
 
 
 def verify_batch(*, actor: Actor, name: str, items: Sequence[Any], single: bool = False) -> list[Any]:
-    return _perform(actor, name, "verify", items, single=single)
+    return _perform(actor, name, "verify", [i if isinstance(i, ItemError) else _signing(i) for i in items],
+                    single=single)  # fmt: skip
 
 
 def datakey(*, actor: Actor, name: str, context: bytes | None = None, include_plaintext: bool = True) -> DataKey:
     """A fresh 256-bit data key, wrapped under the key's current version (and in plaintext if asked)."""
-    return _perform(actor, name, "datakey", [{"context": context}], single=True,
-                    include_plaintext=include_plaintext)[0]  # fmt: skip
+    return _perform(actor, name, "datakey", [{"context": context, "plaintext": include_plaintext}], single=True)[0]
 
 
 def rewrap(*, actor: Actor, name: str, ciphertext: str, context: bytes | None = None) -> Ciphertext:

@@ -180,6 +180,11 @@ def test_the_fast_lane_adds_hsts_in_production(settings: Any, app: Any, bearer: 
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     settings.SECURE_HSTS_PRELOAD = True
-    status, headers, _ = wsgi_call(FastLane(WSGIHandler()), "/v1/kms/encrypt/k", BODY, bearer)
+    settings.SECURE_SSL_REDIRECT = False
+    status, headers, _ = wsgi_call(FastLane(WSGIHandler()), "/v1/kms/encrypt/k", BODY, bearer,
+                                   extra={"wsgi.url_scheme": "https"})  # fmt: skip
     assert status == 200
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    # As Django's SecurityMiddleware: never over plain HTTP (a browser ignores it there anyway).
+    status, headers, _ = wsgi_call(FastLane(WSGIHandler()), "/v1/kms/encrypt/k", BODY, bearer)
+    assert status == 200 and "Strict-Transport-Security" not in headers

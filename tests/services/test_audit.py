@@ -534,6 +534,7 @@ def audit_write_fails(request, monkeypatch):
     def arm():
         if request.param == "record":
             monkeypatch.setattr(audit, "record", failing_record)
+            monkeypatch.setattr(audit, "append", failing_record)  # the data plane's sink
         else:
             stack.enter_context(audit_table_refuses_inserts())
 
