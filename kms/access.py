@@ -23,13 +23,22 @@ from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserOb
 AnyUser = AbstractBaseUser | AnonymousUser
 
 # The role groups (created by migration 0002) and the global permissions they carry.
-# As in AWS KMS, key administrators and key users are separate people.
+# As in AWS KMS, key administrators and key users are separate people. `kms-user` holds
+# nothing global: key use comes only from per-key grants (to a user or a group), or from an
+# all-keys grant an administrator gave a group on purpose (migration 0008 moved old installs).
 ROLES: dict[str, tuple[str, ...]] = {
     "kms-admin": ("add", "view", "manage", "rotate", "delete", "grant"),
-    "kms-user": ("view", "encrypt", "decrypt", "sign", "verify"),
+    "kms-user": (),
     "kms-approver": ("view", "approve"),
     "kms-auditor": ("view", "audit"),
 }
+# Use of a key's material.
+USE = ("encrypt", "decrypt", "sign", "verify")
+# Never given on a key by its administrators: approvers are the kms-approver role, managed by
+# whoever manages users (superusers).
+ROLE_ONLY = ("approve",)
+# Granting these always needs someone other than the requester, whatever approvals_required.
+SECOND_PERSON = ("export",)
 # What the creator of a key is granted on it: administration, not use.
 CREATOR_PERMISSIONS = ("view", "manage", "rotate", "delete", "grant")
 # Who counts as able to administer a key (a key must always keep one).

@@ -7,10 +7,13 @@ Key material is stored only wrapped under the master key (`KeyVersion.wrapped_ma
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from kms.crypto import KEY_TYPES
@@ -75,9 +78,10 @@ class Key(models.Model):
             if name not in ("view", "delete")
         ]
         constraints = [
-            # A purged key keeps its row (tombstone) but frees its name.
+            # A purged key keeps its row (tombstone) but frees its name. Names are unique
+            # regardless of case: "payments" and "PAYMENTS" cannot both be live keys.
             models.UniqueConstraint(
-                fields=["name"], condition=~models.Q(state="purged"), name="key_name_unique_live"
+                Lower("name"), condition=~models.Q(state="purged"), name="key_name_ci_unique_live"
             ),
             models.CheckConstraint(
                 condition=models.Q(current_version__gte=1), name="key_current_version_positive"
@@ -99,6 +103,9 @@ class KeyVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    # Destruction asked for (and approved): the material is wiped at this time, unless the
+    # destruction is cancelled first (the recovery window, as for a key's deletion).
+    destroy_after = models.DateTimeField(null=True, blank=True)
     encrypt_count = models.PositiveBigIntegerField(default=0)
     decrypt_count = models.PositiveBigIntegerField(default=0)
     sign_count = models.PositiveBigIntegerField(default=0)
@@ -232,6 +239,12 @@ class ApprovalStatus(models.TextChoices):
     FAILED = "failed"  # approved, but the action could not run (e.g. the key changed meanwhile)
 
 
+def approval_fingerprint(action: str, parameters: dict) -> str:
+    """What makes two approval requests the same: the action and its parameters."""
+    canonical = json.dumps({"action": action, "parameters": parameters}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class ApprovalRequest(models.Model):
     key = models.ForeignKey(Key, on_delete=models.CASCADE, related_name="approval_requests")
     action = models.CharField(max_length=32)
@@ -245,11 +258,19 @@ class ApprovalRequest(models.Model):
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the action and its parameters: one pending request per (requester, key, it).
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
         default_permissions = ("view",)
         indexes = [models.Index(fields=["status", "expires_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "key", "fingerprint"], condition=models.Q(status="pending"),
+                name="one_pending_request_per_action",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.key.name} ({self.status})"

@@ -1,7 +1,7 @@
 """Shared fixtures: three named users and their actors, and fast key generation.
 
 - `alice`: a key administrator (kms-admin) who creates keys;
-- `bob`: a key user (kms-user), allowed to encrypt/decrypt/sign/verify;
+- `bob`: a key user (kms-user) in a group with an explicit all-keys use grant;
 - `mallory`: an outsider with an account and no permission at all.
 """
 
@@ -84,9 +84,29 @@ def alice(db, django_user_model):
     return make_user(django_user_model, "alice", "kms-admin")
 
 
+# An explicit all-keys grant an administrator gave a group on purpose (DESIGN, Authorization):
+# the role kms-user itself holds nothing global; key use comes from grants.
+ALL_KEYS_USERS = "all-keys-users"
+ALL_KEYS_USE = ("view", "encrypt", "decrypt", "sign", "verify")
+
+
+def all_keys_users_group():
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=ALL_KEYS_USERS)
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label="kms", codename__in=[f"{p}_key" for p in ALL_KEYS_USE])
+    )
+    return group
+
+
 @pytest.fixture
 def bob(db, django_user_model):
-    return make_user(django_user_model, "bob", "kms-user")
+    """A key user who may use every key: kms-user, and a member of a group holding an explicit
+    all-keys use grant (most tests are about what a key does, not about who may use it)."""
+    user = make_user(django_user_model, "bob", "kms-user")
+    user.groups.add(all_keys_users_group())
+    return user
 
 
 @pytest.fixture

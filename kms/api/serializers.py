@@ -262,6 +262,7 @@ class VersionOut(serializers.Serializer):
     decrypt_count = serializers.IntegerField()
     sign_count = serializers.IntegerField()
     verify_count = serializers.IntegerField()
+    destroy_after = serializers.CharField(allow_null=True)  # a scheduled destruction
 
 
 def version_data(key: Key, kv: KeyVersion) -> dict[str, Any]:
@@ -273,6 +274,7 @@ def version_data(key: Key, kv: KeyVersion) -> dict[str, Any]:
         "decrypt_count": kv.decrypt_count,
         "sign_count": kv.sign_count,
         "verify_count": kv.verify_count,
+        "destroy_after": _ts(kv.destroy_after),
     }
 
 
@@ -439,6 +441,7 @@ class VersionStatusOut(serializers.Serializer):
 class PublicKeyOut(serializers.Serializer):
     name = serializers.CharField()
     version = serializers.IntegerField()
+    status = serializers.CharField()  # active or decrypt-only: no other version's key is served
     public_key = serializers.CharField()
 
 

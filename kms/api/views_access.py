@@ -26,7 +26,8 @@ class GrantOut(serializers.Serializer):
     user = serializers.CharField(required=False)
     group = serializers.CharField(required=False)
     permissions = serializers.ListField(child=serializers.CharField())
-    scope = serializers.ChoiceField(choices=["key", "global"])
+    scope = serializers.ChoiceField(choices=["key", "all_keys"])
+    through = serializers.ChoiceField(choices=["direct", "group", "role"])
 
 
 GRANTS_OUT = envelope(GrantOut(many=True), "GrantList")

@@ -130,8 +130,8 @@ def _state_view(action: str, service, gated: bool = False):  # noqa: ANN001, ANN
 
 
 DisableView = _state_view("disable", key_services.key_disable, gated=True)
-EnableView = _state_view("enable", key_services.key_enable)
-RestoreView = _state_view("restore", key_services.key_restore)
+EnableView = _state_view("enable", key_services.key_enable, gated=True)
+RestoreView = _state_view("restore", key_services.key_restore, gated=True)
 
 
 def _version_view(action: str, service, gated: bool = False):  # noqa: ANN001, ANN202
@@ -149,9 +149,10 @@ def _version_view(action: str, service, gated: bool = False):  # noqa: ANN001, A
     return VersionView
 
 
-VersionDisableView = _version_view("disable", key_services.version_disable)
-VersionEnableView = _version_view("enable", key_services.version_enable)
+VersionDisableView = _version_view("disable", key_services.version_disable, gated=True)
+VersionEnableView = _version_view("enable", key_services.version_enable, gated=True)
 VersionDestroyView = _version_view("destroy", key_services.version_destroy, gated=True)
+VersionRestoreView = _version_view("restore", key_services.version_restore, gated=True)
 
 
 class PublicKeyView(ApiView):
@@ -162,14 +163,18 @@ class PublicKeyView(ApiView):
                                                 description="the current version if not given")],
                    responses={200: envelope(s.PublicKeyOut, "PublicKey"), **ERRORS})  # fmt: skip
     def get(self, request: Request, name: str) -> Response:
-        version, pem = key_services.public_key_pem(
+        version, pem, status = key_services.public_key(
             actor=self.actor, name=name, version=_int_param(request, "version", None)
         )
-        return self.ok({"name": name, "version": version, "public_key": pem})
+        return self.ok({"name": name, "version": version, "status": status, "public_key": pem})
 
 
 class ExportView(ApiView):
-    @extend_schema(operation_id="keys_export",
-                   responses={200: envelope(s.ExportOut, "Export"), 202: PENDING, **ERRORS})  # fmt: skip
-    def get(self, request: Request, name: str) -> Response:
+    """POST: an export files an approval request in the caller's name, so it is never a GET
+    (a cross-site link could not file one; sessions need the CSRF token). GET answers 405."""
+
+    @extend_schema(operation_id="keys_export", request=s.Empty,
+                   responses={200: envelope(s.ExportOut, "Export"), 202: PENDING, **BODY_ERRORS})  # fmt: skip
+    def post(self, request: Request, name: str) -> Response:
+        self.body(s.Empty)
         return self.ok(key_services.key_export(actor=self.actor, name=name))

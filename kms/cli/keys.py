@@ -255,14 +255,15 @@ def _register_version(commands: argparse._SubParsersAction) -> None:
         commands,
         "version",
         run_version,
-        "disable, enable or destroy one version of a key",
+        "disable, enable, destroy (or restore) one version of a key",
         """
   egide kms version disable my-encryption-key 1   # compromised: refuse it at once
   egide kms version enable my-encryption-key 1
-  egide kms version destroy my-encryption-key 1   # wipe its material for good
+  egide kms version destroy my-encryption-key 1   # wiped for good after the recovery window
+  egide kms version restore my-encryption-key 1   # cancel that destruction within the window
 """,
     )
-    p.add_argument("action", choices=["disable", "enable", "destroy"])
+    p.add_argument("action", choices=["disable", "enable", "destroy", "restore"])
     p.add_argument("name", metavar="NAME", help="the key")
     p.add_argument("version", type=int, metavar="VERSION")
 

@@ -78,11 +78,17 @@ class KeyCalls(BaseClient):
         return self._call("POST", f"{_version(name, version)}/enable", {})
 
     def destroy_version(self, name: str, version: int) -> dict[str, Any]:
-        """Wipe one version's material for good; return ``{"version", "status"}``."""
+        """Schedule a retired version's destruction (wiped for good after the recovery
+        window); return ``{"version", "status"}``."""
         return self._call("POST", f"{_version(name, version)}/destroy", {})
 
+    def restore_version(self, name: str, version: int) -> dict[str, Any]:
+        """Cancel a version's scheduled destruction; return ``{"version", "status"}``."""
+        return self._call("POST", f"{_version(name, version)}/restore", {})
+
     def public_key(self, name: str, version: int | None = None) -> dict[str, Any]:
-        """``{"name", "version", "public_key"}`` with the PEM SubjectPublicKeyInfo."""
+        """``{"name", "version", "status", "public_key"}`` with the PEM SubjectPublicKeyInfo
+        (only of a version that still encrypts or verifies: active or decrypt-only)."""
         return self._call("GET", f"{_key(name)}/public", query=compact(version=version))
 
     def export(self, name: str) -> dict[str, Any]:
@@ -91,7 +97,7 @@ class KeyCalls(BaseClient):
         ``material`` is returned as bytes (decoded from the API's base64). Handle with
         care: this is the secret key itself.
         """
-        data = self._call("GET", f"{_key(name)}/export")
+        data = self._call("POST", f"{_key(name)}/export", {})
         for item in data.get("versions", []):
             item["material"] = unb64(item.get("material"), "key material")
         return data

@@ -32,14 +32,22 @@ def _table() -> dict[str, Callable[[Actor, str, dict[str, Any]], Any]]:
         "delete": lambda a, n, p: keys.key_delete(actor=a, name=n),
         "purge": lambda a, n, p: keys.key_purge(actor=a, name=n),
         "disable": lambda a, n, p: keys.key_disable(actor=a, name=n),
+        "enable": lambda a, n, p: keys.key_enable(actor=a, name=n),
+        "restore": lambda a, n, p: keys.key_restore(actor=a, name=n),
         "update": _update,
+        "disable_version": lambda a, n, p: keys.version_disable(actor=a, name=n, version=p["version"]),
+        "enable_version": lambda a, n, p: keys.version_enable(actor=a, name=n, version=p["version"]),
         "destroy_version": lambda a, n, p: keys.version_destroy(actor=a, name=n, version=p["version"]),
+        "restore_version": lambda a, n, p: keys.version_restore(actor=a, name=n, version=p["version"]),
         "grant_add": lambda a, n, p: grants.grant_add(actor=a, name=n, **p),
         "grant_remove": lambda a, n, p: grants.grant_remove(actor=a, name=n, **p),
     }
 
 
-ACTIONS = frozenset(["delete", "purge", "disable", "update", "destroy_version", "grant_add", "grant_remove", "export"])
+ACTIONS = frozenset([
+    "delete", "purge", "disable", "enable", "restore", "update", "disable_version", "enable_version",
+    "destroy_version", "restore_version", "grant_add", "grant_remove", "export",
+])  # fmt: skip
 
 
 def perform(actor: Actor, request: ApprovalRequest) -> Any:

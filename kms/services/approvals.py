@@ -52,13 +52,18 @@ from django.core.mail import send_mail  # noqa: E402
 from django.db.models import Q, QuerySet  # noqa: E402
 
 from kms import access  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import IntegrityError  # noqa: E402
+
 from kms.exceptions import (  # noqa: E402
     ApprovalNotFound,
+    ApprovalPending,
     ApprovalRequired,
     Conflict,
     PermissionDenied,
+    TooManyPendingApprovals,
 )
-from kms.models import Approval, Key  # noqa: E402
+from kms.models import Approval, Key, approval_fingerprint  # noqa: E402
 from kms.rules import NAME_PATTERN  # noqa: E402
 from kms.services.operation import operation  # noqa: E402
 
@@ -71,31 +76,94 @@ def approval_context(actor: Actor) -> dict[str, Any] | None:
     return actor.extra.get("approval")
 
 
-def gate(*, actor: Actor, key: Key, action: str, parameters: dict[str, Any]) -> None:
+# A requester's pending requests, all keys together (a bound on approval flooding).
+MAX_PENDING_PER_REQUESTER = 20
+
+
+def max_pending() -> int:
+    return int(getattr(settings, "EGIDE_APPROVALS_MAX_PENDING", MAX_PENDING_PER_REQUESTER))
+
+
+def required_for(key: Key, at_least: int = 0) -> int:
+    return max(key.approvals_required, at_least)
+
+
+def gate(*, actor: Actor, key: Key, action: str, parameters: dict[str, Any], at_least: int = 0) -> None:
     """Let a sensitive action through, or turn it into an approval request.
 
-    Passes when the key needs no approvals, for the system, and when the action runs
-    on behalf of an approved request. Otherwise it commits a new request (and its
-    audit event) and raises ApprovalRequired carrying it.
+    `at_least` raises the number of approvals the key asks for (1 for the actions that need
+    a second person whatever `approvals_required` says: exportable on, granting export).
+    Passes when no approval is needed, for the system, for superusers (break-glass: their
+    events are flagged), and when the action runs on behalf of an approved request.
+    Otherwise it commits one new request (and its audit event) and raises ApprovalRequired
+    carrying it; the same request already pending is refused (approval_pending), and so is a
+    requester's request beyond `max_pending()` pending ones.
     """
-    if key.approvals_required == 0 or actor.is_system or approval_context(actor):
+    required = required_for(key, at_least)
+    if required == 0 or actor.is_system or approval_context(actor):
+        return
+    if getattr(actor.user, "is_superuser", False):
         return
     if action in CONSUMED_BY_REQUESTER and _consume_approved(actor, key, action, parameters):
         return
+    fingerprint = approval_fingerprint(action, parameters)
     with transaction.atomic():
-        request = ApprovalRequest.objects.create(
-            key=key,
-            action=action,
-            parameters=parameters,
-            requester=actor.user,
-            required=key.approvals_required,
-            expires_at=timezone.now() + timedelta(hours=settings.EGIDE_APPROVAL_TTL_HOURS),
-        )
+        _refuse_duplicate(actor, key, fingerprint)
+        try:
+            with transaction.atomic():
+                request = ApprovalRequest.objects.create(
+                    key=key, action=action, parameters=parameters, requester=actor.user, required=required,
+                    expires_at=timezone.now() + timedelta(hours=settings.EGIDE_APPROVAL_TTL_HOURS),
+                    fingerprint=fingerprint,
+                )  # fmt: skip
+        except IntegrityError:  # the same request, created at the same moment by another call
+            raise ApprovalPending(f"the same {action} request on key '{key.name}' is already pending") from None
         audit.record(actor, "approval_request", key=key,
                      details={"request_id": request.pk, "action": action, "parameters": parameters,
                               "required": request.required})  # fmt: skip
         transaction.on_commit(lambda: _notify_approvers(request))
     raise ApprovalRequired(request)
+
+
+def _refuse_duplicate(actor: Actor, key: Key, fingerprint: str) -> None:
+    pending = ApprovalRequest.objects.filter(requester=actor.user, status=ApprovalStatus.PENDING)
+    now = timezone.now()
+    same = pending.filter(key=key, fingerprint=fingerprint).select_for_update().first()
+    if same is not None and same.expires_at <= now:
+        # Past its time but not yet expired by the scheduler: expire it now, so it is not in the way.
+        same.status = ApprovalStatus.EXPIRED
+        same.save(update_fields=["status"])
+        audit.record(actor, "approval_expire", key=key, details={"request_id": same.pk, "action": same.action})
+    elif same is not None:
+        raise ApprovalPending(
+            f"request #{same.pk} for the same {same.action} on key '{key.name}' is already pending"
+        )
+    limit = max_pending()
+    if pending.filter(expires_at__gt=now).count() >= limit:
+        raise TooManyPendingApprovals(
+            f"you already have {limit} pending approval requests: wait for decisions, or cancel some"
+        )
+
+
+def cancel_for_key(key: Key, *, reason: str, keep: int | None = None) -> list[int]:
+    """Cancel every open request on `key` (pending, or approved and not yet used): a deleted
+    or purged key's requests must never run, least of all against a new key of that name.
+    `keep`: the request being executed right now. Returns the ids; the caller's event lists them."""
+    open_ = ApprovalRequest.objects.filter(key=key, status__in=[ApprovalStatus.PENDING, ApprovalStatus.APPROVED])
+    if keep is not None:
+        open_ = open_.exclude(pk=keep)
+    ids = list(open_.select_for_update().values_list("pk", flat=True))
+    if ids:
+        ApprovalRequest.objects.filter(pk__in=ids).update(
+            status=ApprovalStatus.CANCELLED, decided_at=timezone.now(),
+            result={"outcome": "cancelled", "reason": reason},
+        )  # fmt: skip
+    return ids
+
+
+def executing_request_id(actor: Actor) -> int | None:
+    context = approval_context(actor)
+    return context.get("request_id") if context else None
 
 
 def _consume_approved(actor: Actor, key: Key, action: str, parameters: dict[str, Any]) -> bool:
@@ -117,8 +185,6 @@ def _consume_approved(actor: Actor, key: Key, action: str, parameters: dict[str,
 
 
 def _approvers_of(key: Key) -> list[Any]:
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     return [u for u in users if access.can(u, key, "approve")]
 
@@ -167,11 +233,25 @@ def _require_open(request: ApprovalRequest, now: Any) -> None:
         raise Conflict(f"approval request {request.pk} is {request.status}, not pending")
 
 
-def _require_approver(actor: Actor, request: ApprovalRequest) -> None:
+def _require_approver(actor: Actor, request: ApprovalRequest, decision: str) -> None:
     if request.requester_id == actor.user.pk:
         raise PermissionDenied("you cannot approve or reject your own request")
     if not access.can(actor.user, request.key, "approve"):
         raise PermissionDenied(f"you may not approve requests on key '{request.key.name}'")
+    if decision == "approve" and not actor.user.is_superuser:
+        if actor.user.pk in _beneficiaries(request.action, request.parameters):
+            raise PermissionDenied("you cannot approve a grant to yourself (or to a group you are in)")
+
+
+def _beneficiaries(action: str, parameters: dict[str, Any]) -> set[int]:
+    """The users a grant request would give power to: an approver among them may not
+    approve it (nobody raises their own power, not even with a colleague's request)."""
+    if action != "grant_add":
+        return set()
+    users = get_user_model().objects.all()
+    if parameters.get("user"):
+        return set(users.filter(username=parameters["user"]).values_list("pk", flat=True))
+    return set(users.filter(groups__name=parameters.get("group") or "").values_list("pk", flat=True))
 
 
 def _decide(actor: Actor, op: Any, request_id: int, decision: str) -> tuple[ApprovalRequest, Any]:
@@ -184,7 +264,7 @@ def _decide(actor: Actor, op: Any, request_id: int, decision: str) -> tuple[Appr
     op.key = request.key
     now = timezone.now()
     _require_open(request, now)
-    _require_approver(actor, request)
+    _require_approver(actor, request, decision)
     if Approval.objects.filter(request=request, approver=actor.user).exists():
         raise Conflict("you have already decided on this request")
     Approval.objects.create(request=request, approver=actor.user, decision=decision)
@@ -217,7 +297,7 @@ def _run(request: ApprovalRequest, approvers: list[str], approver: Actor, now: A
         user=request.requester, source=approver.source, auth_method=approver.auth_method,
         token_id=approver.token_id, request_id=approver.request_id, client_addr=approver.client_addr,
         extra={"approval": {"request_id": request.pk, "requester": request.requester.get_username(),
-                            "approvers": approvers}},
+                            "approvers": approvers, "key_uid": str(request.key.uid)}},
     )  # fmt: skip
     from kms.exceptions import ERRORS, error_code, error_message
     from kms.services.actions import perform

@@ -34,7 +34,7 @@ DATA_PLANE = ("encrypt", "decrypt", "sign", "verify", "datakey", "rewrap")
 # Offered as suggestions in the filter; the filter itself takes any action name.
 KNOWN_ACTIONS = (
     "create", "info", "list", "update", "rotate", "disable", "enable", "delete", "restore",
-    "purge", "disable_version", "enable_version", "destroy_version", "public_key", "export",
+    "purge", "disable_version", "enable_version", "destroy_version", "restore_version", "public_key", "export",
     *DATA_PLANE, "grants_list", "grant_add", "grant_remove", "approval_request",
     "approval_approve", "approval_reject", "approval_cancel", "approval_expire",
     "approval_consume", "token_create", "token_revoke", "audit_search", "audit_export",

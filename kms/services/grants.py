@@ -17,7 +17,7 @@ from django.db.models import Q
 from guardian.shortcuts import assign_perm, remove_perm
 
 from kms import access
-from kms.exceptions import Conflict, InvalidRequest
+from kms.exceptions import Conflict, GrantNotFound, InvalidRequest, PermissionDenied
 from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserObjectPermission
 from kms.services import approvals
 from kms.services.actor import Actor
@@ -32,21 +32,26 @@ def _names(codenames: list[str]) -> list[str]:
 
 
 def grants_of(key: Key) -> list[dict[str, Any]]:
-    """Per-key grants, then global grants (through roles or direct), as API entries."""
-    entries: dict[tuple[str, str, str], list[str]] = {}
+    """Per-key grants, then all-keys grants (a role's, a group's, a user's), as API entries.
+
+    `scope` is "key" (this key only) or "all_keys"; `through` says how: "direct" (to the
+    user), "group" or "role" (a role group of access.ROLES).
+    """
+    entries: dict[tuple[str, str, str, str], list[str]] = {}
     for row in KeyUserObjectPermission.objects.filter(content_object=key).select_related("user", "permission"):
-        entries.setdefault(("user", row.user.get_username(), "key"), []).append(row.permission.codename)
+        entries.setdefault(("user", row.user.get_username(), "key", "direct"), []).append(row.permission.codename)
     for row in KeyGroupObjectPermission.objects.filter(content_object=key).select_related("group", "permission"):
-        entries.setdefault(("group", row.group.name, "key"), []).append(row.permission.codename)
+        entries.setdefault(("group", row.group.name, "key", "group"), []).append(row.permission.codename)
     key_perms = Permission.objects.filter(content_type__app_label="kms", codename__endswith="_key")
     for group in Group.objects.filter(permissions__in=key_perms).distinct().prefetch_related("permissions"):
-        entries[("group", group.name, "global")] = [p.codename for p in group.permissions.all()]
+        through = "role" if group.name in access.ROLES else "group"
+        entries[("group", group.name, "all_keys", through)] = [p.codename for p in group.permissions.all()]
     User = get_user_model()  # noqa: N806
     for user in User.objects.filter(user_permissions__in=key_perms).distinct().prefetch_related("user_permissions"):
-        entries[("user", user.get_username(), "global")] = [p.codename for p in user.user_permissions.all()]
+        entries[("user", user.get_username(), "all_keys", "direct")] = [p.codename for p in user.user_permissions.all()]
     return [
-        {kind: who, "permissions": _names(codes), "scope": scope}
-        for (kind, who, scope), codes in sorted(entries.items())
+        {kind: who, "permissions": _names(codes), "scope": scope, "through": through}
+        for (kind, who, scope, through), codes in sorted(entries.items())
         if _names(codes)
     ]
 
@@ -100,23 +105,118 @@ def _check_still_administered(key: Key, before: dict[str, bool]) -> None:
             )
 
 
+def _beneficiaries(target: Any) -> set[int]:
+    """The user ids a grant to `target` (a user or a group) gives power to."""
+    if isinstance(target, Group):
+        return set(target.user_set.values_list("pk", flat=True))
+    return {target.pk}
+
+
+def _is_superuser(actor: Actor) -> bool:
+    return bool(actor.user is not None and actor.user.is_superuser)
+
+
+def _check_no_self_raise(actor: Actor, key: Key, target: Any, perms: list[str]) -> None:
+    """Nobody raises their own power (superusers aside: break-glass).
+
+    No one gives themselves, directly or through a group they are in, a permission they do
+    not already hold on the key; `approve` is never given on a key by its administrators.
+    """
+    if actor.is_system or _is_superuser(actor):
+        return
+    role_only = [p for p in perms if p in access.ROLE_ONLY]
+    if role_only:
+        raise PermissionDenied(
+            f"'{role_only[0]}' is not granted on keys: approvers are the kms-approver role, "
+            "managed by whoever manages users"
+        )
+    if actor.user.pk not in _beneficiaries(target):
+        return
+    missing = [p for p in perms if not access.can(actor.user, key, p)]
+    if missing:
+        through = "" if not isinstance(target, Group) else f" (through group '{target.name}', which you are in)"
+        raise PermissionDenied(
+            f"you may not give yourself {', '.join(missing)} on key '{key.name}'{through}: "
+            "someone else must grant it"
+        )
+
+
+def _has_key_grant(target: Any, key: Key, permission: str) -> bool:
+    table = KeyGroupObjectPermission if isinstance(target, Group) else KeyUserObjectPermission
+    who = {"group": target} if isinstance(target, Group) else {"user": target}
+    return table.objects.filter(content_object=key, permission__codename=access.codename(permission),
+                                **who).exists()  # fmt: skip
+
+
+def _check_removable(key: Key, target: Any, perms: list[str]) -> None:
+    """A removal must have its effect: the per-key grant exists, and nothing else keeps it.
+
+    A permission held only through a global grant (a role, an all-keys group grant, a user's
+    global permission) cannot be removed on one key: the answer names what remains.
+    """
+    kind = "group" if isinstance(target, Group) else "user"
+    who = target.name if isinstance(target, Group) else target.get_username()
+    for permission in perms:
+        globally = _global_sources(target, permission)
+        if globally:
+            raise Conflict(
+                f"{kind} '{who}' holds {permission} on every key through {', '.join(globally)}; "
+                "a per-key removal cannot take it away: change that global grant instead"
+            )
+        if not _has_key_grant(target, key, permission):
+            raise GrantNotFound(f"{kind} '{who}' has no grant of {permission} on key '{key.name}'")
+
+
+def _global_sources(target: Any, permission: str) -> list[str]:
+    """What gives `target` `permission` on all keys: roles, all-keys group grants, direct."""
+    codename = access.codename(permission)
+    if isinstance(target, Group):
+        held = target.permissions.filter(codename=codename, content_type__app_label="kms").exists()
+        return [_group_label(target.name)] if held else []
+    sources = [
+        _group_label(name)
+        for name in target.groups.filter(permissions__codename=codename,
+                                         permissions__content_type__app_label="kms").values_list("name", flat=True)
+    ]  # fmt: skip
+    if target.user_permissions.filter(codename=codename, content_type__app_label="kms").exists():
+        sources.append("a direct all-keys grant")
+    return sources
+
+
+def _group_label(name: str) -> str:
+    return f"role {name}" if name in access.ROLES else f"group {name}'s all-keys grant"
+
+
 def _change(actor: Actor, name: str, action: str, user: str | None, group: str | None, permissions: Any) -> list[dict[str, Any]]:
     with operation(actor, action, key_name=name) as op:
         key = key_for(actor, name, "grant")
         op.key = key
         target, perms = _validated(user, group, permissions)
         parameters = {("user" if user is not None else "group"): user or group, "permissions": perms}
-        approvals.gate(actor=actor, key=key, action=action, parameters=parameters)
+        _check_request(actor, key, action, target, perms)
+        unchanged = action == "grant_add" and all(_has_key_grant(target, key, p) for p in perms)
+        if not unchanged:  # never an approval request for a no-op
+            second = action == "grant_add" and any(p in access.SECOND_PERSON for p in perms)
+            approvals.gate(actor=actor, key=key, action=action, parameters=parameters,
+                           at_least=1 if second else 0)  # fmt: skip
         with transaction.atomic():
             key = key_for(actor, name, "grant", lock=True)
+            _check_request(actor, key, action, target, perms)
             before = {p: bool(administrators(key, p)) for p in access.ADMINISTRATION}
             apply = assign_perm if action == "grant_add" else remove_perm
             for permission in perms:
                 apply(access.codename(permission), target, key)
             if action == "grant_remove":
                 _check_still_administered(key, before)
-            op.success(key=key, details=parameters)
+            op.success(key=key, details={**parameters, **({"unchanged": True} if unchanged else {})})
         return grants_of(key)
+
+
+def _check_request(actor: Actor, key: Key, action: str, target: Any, perms: list[str]) -> None:
+    if action == "grant_add":
+        _check_no_self_raise(actor, key, target, perms)
+    else:
+        _check_removable(key, target, perms)
 
 
 def grant_add(*, actor: Actor, name: str, user: str | None = None, group: str | None = None,
@@ -127,3 +227,44 @@ def grant_add(*, actor: Actor, name: str, user: str | None = None, group: str | 
 def grant_remove(*, actor: Actor, name: str, user: str | None = None, group: str | None = None,
                  permissions: list[str]) -> list[dict[str, Any]]:  # fmt: skip
     return _change(actor, name, "grant_remove", user, group, permissions)
+
+
+# --- who holds what, and through what ---------------------------------------------------
+
+
+def holders_of(key: Key) -> list[dict[str, Any]]:
+    """For each key permission, every active account holding it and through what.
+
+    `through` is one or more of: "superuser", "role <name>" (a role group's global grant),
+    "group <name> (all keys)", "group <name> (this key)", "direct (all keys)",
+    "direct (this key)". Superusers hold everything (break-glass).
+    """
+    User = get_user_model()  # noqa: N806
+    through: dict[str, dict[str, list[str]]] = {p: {} for p in KEY_PERMISSIONS}
+
+    def add(permission: str, username: str, how: str) -> None:
+        if permission in through:
+            through[permission].setdefault(username, []).append(how)
+
+    active = User.objects.filter(is_active=True)
+    for username in active.filter(is_superuser=True).values_list("username", flat=True):
+        for permission in KEY_PERMISSIONS:
+            add(permission, username, "superuser")
+    for row in KeyUserObjectPermission.objects.filter(content_object=key, user__is_active=True).values_list(
+            "user__username", "permission__codename"):  # fmt: skip
+        add(row[1].removesuffix("_key"), row[0], "direct (this key)")
+    for row in KeyGroupObjectPermission.objects.filter(content_object=key).values_list(
+            "group__name", "permission__codename", "group__user__username", "group__user__is_active"):  # fmt: skip
+        if row[2] and row[3]:
+            add(row[1].removesuffix("_key"), row[2], f"group {row[0]} (this key)")
+    key_perms = Q(content_type__app_label="kms", codename__endswith="_key")
+    for row in Permission.objects.filter(key_perms, group__user__is_active=True).values_list(
+            "codename", "group__name", "group__user__username"):  # fmt: skip
+        how = f"role {row[1]}" if row[1] in access.ROLES else f"group {row[1]} (all keys)"
+        add(row[0].removesuffix("_key"), row[2], how)
+    for row in Permission.objects.filter(key_perms, user__is_active=True).values_list("codename", "user__username"):
+        add(row[0].removesuffix("_key"), row[1], "direct (all keys)")
+    return [
+        {"permission": p, "holders": [{"user": u, "through": sorted(set(h))} for u, h in sorted(through[p].items())]}
+        for p in KEY_PERMISSIONS
+    ]

@@ -24,6 +24,7 @@ from kms.exceptions import (
     InvalidRequest,
     KeyDisabled,
     KeyExists,
+    VersionNotUsable,
 )
 from kms.keyring import forget_cache, keyring, load_version
 from kms.models import Key, KeyState, KeyVersion
@@ -118,8 +119,8 @@ def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key
             access.require_global(actor.user, "add")
         values = _settings_values(key_type, options)
         values.setdefault("approvals_required", settings.EGIDE_APPROVALS_REQUIRED_DEFAULT)
-        if Key.objects.exclude(state=KeyState.PURGED).filter(name=name).exists():
-            raise KeyExists(f"a key named '{name}' already exists")
+        if Key.objects.exclude(state=KeyState.PURGED).filter(name__iexact=name).exists():
+            raise KeyExists(_exists_message(name))
         new = _generate(key_type)
         try:
             with transaction.atomic():
@@ -137,8 +138,15 @@ def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key
                         assign_perm(access.codename(permission), actor.user, key)
                 op.success(key=key, key_version=1, details={"type": key_type, **_audit_settings(values)})
         except IntegrityError:
-            raise KeyExists(f"a key named '{name}' already exists") from None
+            raise KeyExists(_exists_message(name)) from None
         return key
+
+
+def _exists_message(name: str) -> str:
+    other = Key.objects.exclude(state=KeyState.PURGED).filter(name__iexact=name).values_list("name", flat=True).first()
+    if other is not None and other != name:
+        return f"a key named '{other}' already exists (key names are unique regardless of case)"
+    return f"a key named '{name}' already exists"
 
 
 def _audit_settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +202,10 @@ def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
             raise InvalidRequest(f"unknown or read-only setting(s): {', '.join(sorted(unknown))}")
         op.key = _check_update(key_for(actor, name, "manage"), changes)
         if _is_sensitive_update(op.key, changes):
+            # Turning exportable on needs a second person whatever approvals_required says.
+            second = changes.get("exportable") is True and not op.key.exportable
             approvals.gate(actor=actor, key=op.key, action="update",
-                           parameters={"changes": _audit_settings(changes)})  # fmt: skip
+                           parameters={"changes": _audit_settings(changes)}, at_least=int(second))  # fmt: skip
         with transaction.atomic():
             key = _check_update(key_for(actor, name, "manage", lock=True), changes)
             op.key = key
@@ -223,11 +233,13 @@ def _check_update(key: Key, changes: dict[str, Any]) -> Key:
 
 
 def _is_sensitive_update(key: Key, changes: dict[str, Any]) -> bool:
-    """The settings changes that need approvers when the key requires them (DESIGN, Approvals)."""
+    """The settings changes that need approvers when the key requires them (DESIGN, Approvals):
+    the restrictions and the loosenings alike (undoing an approved restriction, e.g. lowering
+    the decryption floor again, is as sensitive as the restriction)."""
     return (
         (changes.get("exportable") is True and not key.exportable)
         or (changes.get("allow_deletion") is True and not key.allow_deletion)
-        or changes.get("min_decryption_version", 0) > key.min_decryption_version
+        or changes.get("min_decryption_version", key.min_decryption_version) != key.min_decryption_version
         or changes.get("approvals_required", key.approvals_required) < key.approvals_required
     )
 
@@ -241,16 +253,20 @@ def _check_version_floors(key: Key, changes: dict[str, Any]) -> None:
             raise InvalidRequest(f"{field} must be a whole number from {low} to {key.current_version}")
     floor = changes.get("min_decryption_version")
     if floor is not None and floor < key.min_decryption_version:
-        destroyed = key.versions.filter(version__gte=floor, destroyed_at__isnull=False).exists()
-        if destroyed:
-            raise InvalidRequest("cannot lower min_decryption_version below a destroyed version")
+        doomed = key.versions.filter(version__gte=floor, version__lt=key.min_decryption_version).filter(
+            models.Q(destroyed_at__isnull=False) | models.Q(destroy_after__isnull=False))  # fmt: skip
+        if doomed.exists():
+            raise InvalidRequest(
+                "cannot lower min_decryption_version below a destroyed version, or one scheduled "
+                "for destruction (cancel its destruction first)"
+            )
 
 
 def _set_state(actor: Actor, name: str, action: str, permission: str, allowed_from: set[str], to: str) -> Key:
+    """Disable or enable: both under approvals (enabling undoes an approved disable)."""
     with operation(actor, action, key_name=name) as op:
-        if action == "disable":
-            op.key = _state_allows(key_for(actor, name, permission), action, allowed_from)
-            approvals.gate(actor=actor, key=op.key, action=action, parameters={})
+        op.key = _state_allows(key_for(actor, name, permission), action, allowed_from)
+        approvals.gate(actor=actor, key=op.key, action=action, parameters={})
         with transaction.atomic():
             key = key_for(actor, name, permission, lock=True)
             op.key = key
@@ -289,7 +305,9 @@ def key_delete(*, actor: Actor, name: str) -> Key:
             key.state, key.deleted_at = KeyState.DELETED, now
             key.purge_after = now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)
             key.save(update_fields=["state", "state_before_delete", "deleted_at", "purge_after", "updated_at"])
-            op.success(key=key, details={"purge_after": key.purge_after.isoformat()})
+            cancelled = approvals.cancel_for_key(key, reason="key deleted", keep=approvals.executing_request_id(actor))
+            op.success(key=key, details={"purge_after": key.purge_after.isoformat(),
+                                         **({"cancelled_requests": cancelled} if cancelled else {})})  # fmt: skip
         return key
 
 
@@ -302,7 +320,12 @@ def _deletable(key: Key) -> Key:
 
 
 def key_restore(*, actor: Actor, name: str) -> Key:
+    """Undo a deletion within its window: under approvals, as the deletion was."""
     with operation(actor, "restore", key_name=name) as op:
+        op.key = key_for(actor, name, "delete")
+        if op.key.state != KeyState.DELETED:
+            raise InvalidRequest(f"key '{op.key.name}' is not deleted")
+        approvals.gate(actor=actor, key=op.key, action="restore", parameters={})
         with transaction.atomic():
             key = key_for(actor, name, "delete", lock=True)
             op.key = key
@@ -340,7 +363,9 @@ def _purge_locked(op: Operation, key: Key) -> None:
     destroyed = live.update(wrapped_material=b"", destroyed_at=now)
     key.state, key.purge_after = KeyState.PURGED, None
     key.save(update_fields=["state", "purge_after", "updated_at"])
-    op.success(key=key, details={"versions_destroyed": destroyed})
+    cancelled = approvals.cancel_for_key(key, reason="key purged", keep=approvals.executing_request_id(op.actor))
+    op.success(key=key, details={"versions_destroyed": destroyed,
+                                 **({"cancelled_requests": cancelled} if cancelled else {})})  # fmt: skip
 
 
 M = TypeVar("M", bound=models.Model)
@@ -390,44 +415,73 @@ def keys_purge_due(*, actor: Actor, now: datetime | None = None) -> list[str]:
     return purged
 
 
+# Version actions: the permission each needs. All are under the key's approvals: disabling
+# a version restricts like raising the decryption floor, enabling undoes that, destroying
+# (and cancelling a destruction) is deletion.
+VERSION_ACTIONS = {
+    "disable_version": "manage",
+    "enable_version": "manage",
+    "destroy_version": "delete",
+    "restore_version": "delete",
+}
+
+
 def _version_change(actor: Actor, name: str, version: int, action: str) -> KeyVersion:
+    permission = VERSION_ACTIONS[action]
     with operation(actor, action, key_name=name) as op:
-        if action == "destroy_version":  # trimming is sensitive: under approvals when required
-            op.key, op.key_version = key_for(actor, name, "manage"), version
+        op.key, op.key_version = key_for(actor, name, permission), version
+        changes = _check_version_change(op.key, _version_or_error(op.key, version), action)
+        if changes:  # never an approval request for a no-op
             approvals.gate(actor=actor, key=op.key, action=action, parameters={"version": version})
         with transaction.atomic():
-            key = key_for(actor, name, "manage", lock=True)
+            key = key_for(actor, name, permission, lock=True)
             op.key, op.key_version = key, version
-            rules.check_not_deleted(name=key.name, state=key.state)
-            kv = version_of(key, version) if isinstance(version, int) and not isinstance(version, bool) else None
-            if kv is None:
-                raise InvalidRequest(f"key '{key.name}' has no version {version}")
-            _apply_version_change(key, kv, action)
-            op.success(key=key, key_version=version)
-        if action == "destroy_version":
-            forget_cache()
+            kv = _version_or_error(key, version)
+            changes = _check_version_change(key, kv, action)
+            for field, value in changes.items():
+                setattr(kv, field, value)
+            if changes:
+                kv.save(update_fields=list(changes))
+            details = {"destroy_after": kv.destroy_after.isoformat()} if action == "destroy_version" else None
+            op.success(key=key, key_version=version, details={**(details or {}),
+                                                              **({} if changes else {"unchanged": True})})  # fmt: skip
         return kv
 
 
-def _apply_version_change(key: Key, kv: KeyVersion, action: str) -> None:
-    now = timezone.now()
+def _version_or_error(key: Key, version: int) -> KeyVersion:
+    rules.check_not_deleted(name=key.name, state=key.state)
+    kv = version_of(key, version) if isinstance(version, int) and not isinstance(version, bool) else None
+    if kv is None:
+        raise InvalidRequest(f"key '{key.name}' has no version {version}")
     if kv.destroyed_at is not None:
         raise InvalidRequest(f"version {kv.version} was destroyed")
+    return kv
+
+
+def _check_version_change(key: Key, kv: KeyVersion, action: str) -> dict[str, Any]:
+    """Refuse what may not be done; return the fields to change ({} when already so)."""
+    now = timezone.now()
     if action == "disable_version":
         if kv.version == key.current_version:
             raise InvalidRequest("the current version cannot be disabled; rotate first")
-        kv.disabled_at = kv.disabled_at or now
-        kv.save(update_fields=["disabled_at"])
-    elif action == "enable_version":
-        kv.disabled_at = None
-        kv.save(update_fields=["disabled_at"])
-    elif action == "destroy_version":
-        if kv.version >= key.min_decryption_version:
-            raise InvalidRequest(
-                "only versions below min_decryption_version (retired) can be destroyed"
+        return {} if kv.disabled_at else {"disabled_at": now}
+    if action == "enable_version":
+        return {"disabled_at": None} if kv.disabled_at else {}
+    if action == "destroy_version":
+        if not key.allow_deletion:
+            raise DeletionDisabled(
+                f"key '{key.name}' has allow_deletion false: its versions cannot be destroyed either"
             )
-        kv.wrapped_material, kv.destroyed_at = b"", now
-        kv.save(update_fields=["wrapped_material", "destroyed_at"])
+        if kv.version >= key.min_decryption_version:
+            raise InvalidRequest("only versions below min_decryption_version (retired) can be destroyed")
+        if kv.destroy_after is not None:
+            return {}
+        return {"destroy_after": now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)}
+    if action == "restore_version":
+        if kv.destroy_after is None:
+            raise InvalidRequest(f"version {kv.version} is not scheduled for destruction")
+        return {"destroy_after": None}
+    raise ValueError(action)
 
 
 def version_disable(*, actor: Actor, name: str, version: int) -> KeyVersion:
@@ -440,8 +494,47 @@ def version_enable(*, actor: Actor, name: str, version: int) -> KeyVersion:
 
 
 def version_destroy(*, actor: Actor, name: str, version: int) -> KeyVersion:
-    """Wipe a retired version's material for good; the row and its history stay."""
+    """Schedule a retired version's destruction: its material is wiped for good when the
+    recovery window (EGIDE_DELETION_WINDOW_DAYS) has passed, unless cancelled meanwhile.
+    Obeys allow_deletion; needs `delete` and the key's approvals, as deleting the key does."""
     return _version_change(actor, name, version, "destroy_version")
+
+
+def version_restore(*, actor: Actor, name: str, version: int) -> KeyVersion:
+    """Cancel a version's scheduled destruction (within its window)."""
+    return _version_change(actor, name, version, "restore_version")
+
+
+def versions_destroy_due(*, actor: Actor, now: datetime | None = None) -> list[str]:
+    """Wipe every version whose destruction window has passed (the scheduler's pass).
+
+    Each version in its own transaction under its key's row lock, re-checked there (still
+    scheduled, still retired, the key still allows deletion), so none is destroyed twice and
+    a cancelled destruction stays cancelled. Returns "name vN" for each version destroyed.
+    """
+    now = now or timezone.now()
+    due = KeyVersion.objects.filter(destroy_after__lte=now, destroyed_at__isnull=True)
+    done = []
+    for candidate in list(due.select_related("key")):
+        try:
+            with operation(actor, "destroy_version", key_name=candidate.key.name) as op:
+                op.key, op.key_version = candidate.key, candidate.version
+                with transaction.atomic():
+                    key = claim(Key.objects.filter(pk=candidate.key_id))
+                    kv = due.filter(pk=candidate.pk).first()
+                    if kv is None or kv.version >= key.min_decryption_version or not key.allow_deletion:
+                        raise NotClaimed
+                    kv.wrapped_material, kv.destroyed_at = b"", now
+                    kv.save(update_fields=["wrapped_material", "destroyed_at"])
+                    op.success(key=key, key_version=kv.version)
+            done.append(f"{candidate.key.name} v{candidate.version}")
+        except NotClaimed:
+            continue
+        except Exception:  # one failure must not stop the others; typed errors are audited
+            log.exception("destruction of %s v%s failed", candidate.key.name, candidate.version)
+    if done:
+        forget_cache()
+    return done
 
 
 def key_info(*, actor: Actor, name: str) -> Key:
@@ -454,6 +547,12 @@ def key_info(*, actor: Actor, name: str) -> Key:
 
 
 def public_key_pem(*, actor: Actor, name: str, version: int | None = None) -> tuple[int, str]:
+    number, pem, _status = public_key(actor=actor, name=name, version=version)
+    return number, pem
+
+
+def public_key(*, actor: Actor, name: str, version: int | None = None) -> tuple[int, str, str]:
+    """(version, PEM, the version's status) of a version that still encrypts or verifies."""
     with operation(actor, "public_key", key_name=name) as op:
         key = key_for(actor, name, "view")
         op.key = key
@@ -466,10 +565,18 @@ def public_key_pem(*, actor: Actor, name: str, version: int | None = None) -> tu
             raise OperationNotAllowed(f"key type '{key.key_type}' has no public key")
         number = key.current_version if version is None else version
         kv = version_of(key, number) if isinstance(number, int) else None
-        if kv is None or kv.destroyed_at is not None:
-            raise InvalidRequest(f"key '{key.name}' has no usable version {number}")
+        if kv is None:
+            raise InvalidRequest(f"key '{key.name}' has no version {number}")
+        status = kv.status_in(key)
+        if status not in PUBLIC_KEY_STATUSES:
+            # A disabled (compromised?), retired or destroyed version must not be trusted anew.
+            raise VersionNotUsable(f"version {number} of key '{key.name}' is {status}: its public key is not served")
         op.success(key=key, key_version=number)
-        return number, kv.public_key_pem
+        return number, kv.public_key_pem, status
+
+
+# The versions whose public key is served: those that still encrypt or verify.
+PUBLIC_KEY_STATUSES = ("active", "decrypt-only")
 
 
 def key_export(*, actor: Actor, name: str) -> dict[str, Any]:

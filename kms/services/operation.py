@@ -39,6 +39,15 @@ def _recordable_version(value: object) -> int | None:
     return value
 
 
+def flagged(actor: Actor, details: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An action taken with a superuser's session or token says so in its event: superusers
+    are break-glass accounts, bound by no approval, and their every use must stand out."""
+    user = actor.user
+    if user is not None and getattr(user, "is_superuser", False):
+        return {**(details or {}), "superuser": True}
+    return details
+
+
 class Abandoned(Exception):  # noqa: N818 - an outcome, not an error
     """Raised to abandon an operation that did not happen (e.g. another node took the row):
     nothing changed and nothing was attempted on anyone's behalf, so nothing is audited."""
@@ -76,7 +85,7 @@ class Operation:
             key=self.key,
             key_name=self.key_name,
             key_version=_recordable_version(self.key_version),
-            details=details,
+            details=flagged(self.actor, details),
         )
         self.recorded = True
 
@@ -93,7 +102,7 @@ class Operation:
                 key_version=_recordable_version(self.key_version),
                 error_code=code,
                 # NUL: PostgreSQL JSON refuses it, and a message may echo what the caller sent.
-                details={"message": error_message(exc).replace("\x00", "\\x00")[:300]},
+                details=flagged(self.actor, {"message": error_message(exc).replace("\x00", "\\x00")[:300]}),
             )
 
 

@@ -233,6 +233,7 @@ def _failure(actor: Actor, key: Key, exc: Exception) -> Failed:
 class SchedulerPassResult:
     rotation: RotationPassResult = field(default_factory=RotationPassResult)
     purged: list[str] = field(default_factory=list)
+    versions_destroyed: list[str] = field(default_factory=list)  # "name vN", past their window
     approvals_expired: int = 0
     audit_events_shipped: int = 0
     # Steps that could not run at all (e.g. the database was unreachable).
@@ -244,8 +245,8 @@ class SchedulerPassResult:
 
 
 def scheduler_pass(*, now: datetime | None = None) -> SchedulerPassResult:
-    """One pass, as the system actor: rotate what is due, purge keys past their recovery
-    window, expire approval requests. Each step runs even if an earlier one failed; each is
+    """One pass, as the system actor: rotate what is due, purge keys and destroy versions
+    past their recovery window, expire approval requests. Each step runs even if an earlier one failed; each is
     safe to run on several nodes at once. Must be called outside any transaction.
     """
     now = now or timezone.now()
@@ -259,6 +260,10 @@ def scheduler_pass(*, now: datetime | None = None) -> SchedulerPassResult:
         result.purged = keys.keys_purge_due(actor=actor, now=now)
     except Exception as exc:
         _step_failed(result, "purge", exc)
+    try:
+        result.versions_destroyed = keys.versions_destroy_due(actor=actor, now=now)
+    except Exception as exc:
+        _step_failed(result, "destroy versions", exc)
     try:
         result.approvals_expired = approvals_expire(actor=actor, now=now)
     except Exception as exc:

@@ -54,7 +54,13 @@ def summary(req: ApprovalRequest) -> str:
         "purge": f"Purge key '{key}': wipe its material for good",
         "disable": f"Disable key '{key}': it will do nothing until enabled",
         "update": f"Change settings of key '{key}': {changes}",
-        "destroy_version": f"Destroy version {params.get('version')} of key '{key}' for good",
+        "enable": f"Enable key '{key}' again",
+        "restore": f"Restore deleted key '{key}'",
+        "disable_version": f"Disable version {params.get('version')} of key '{key}'",
+        "enable_version": f"Enable version {params.get('version')} of key '{key}' again",
+        "destroy_version": (f"Destroy version {params.get('version')} of key '{key}' for good, "
+                            "after the recovery window"),  # fmt: skip
+        "restore_version": f"Cancel the destruction of version {params.get('version')} of key '{key}'",
         "grant_add": f"Grant {who} {perms} on key '{key}'",
         "grant_remove": f"Remove {perms} from {who} on key '{key}'",
         "export": f"Export the material of key '{key}' (to the requester only)",

@@ -33,6 +33,8 @@ def grants_context(
     editable = "grant" in perms and key.state != "purged"
     return {
         "grants": entries,
+        # Who holds each permission, and through what (role, group, direct, superuser).
+        "holders": grant_services.holders_of(key),
         "grant_form": (form or GrantForm()) if editable else None,
         "all_permissions": KEY_PERMISSIONS,
     }

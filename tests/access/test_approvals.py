@@ -10,7 +10,7 @@ from guardian.shortcuts import assign_perm
 
 from kms.exceptions import ApprovalRequired, Conflict, PermissionDenied
 from kms.models import ApprovalRequest, AuditEvent, Key
-from kms.services import approvals, keys
+from kms.services import approvals, grants, keys
 from kms.services.audit import verify_chain
 from tests.conftest import as_actor, make_user
 
@@ -104,14 +104,28 @@ def test_the_requester_may_cancel_and_nobody_else(alice, approvers, prod_key):
 
 
 @pytest.mark.django_db
-def test_a_request_whose_key_was_disabled_meanwhile_fails_visibly(alice, approvers, system, create_key):
+def test_a_request_whose_effect_is_gone_meanwhile_fails_visibly(alice, mallory, approvers, system, create_key):
+    key = create_key("k", "aes256", approvals_required=1)
+    assign_perm("kms.decrypt_key", mallory, key)
+    assign_perm("kms.grant_key", alice, key)
+    with pytest.raises(ApprovalRequired) as pending:
+        grants.grant_remove(actor=as_actor(alice), name="k", user="mallory", permissions=["decrypt"])
+    grants.grant_remove(actor=system, name="k", user="mallory", permissions=["decrypt"])
+    approvals.approval_approve(actor=as_actor(approvers[0]), request_id=pending.value.request.pk)
+    request = ApprovalRequest.objects.get(pk=pending.value.request.pk)
+    assert request.status == "failed" and request.result["code"] == "grant_not_found"
+
+
+@pytest.mark.django_db
+def test_deleting_a_key_cancels_its_pending_requests(alice, approvers, system, create_key):
     create_key("k", "aes256", approvals_required=1)
     with pytest.raises(ApprovalRequired) as pending:
         keys.key_update(actor=as_actor(alice), name="k", changes={"exportable": True})
     keys.key_delete(actor=system, name="k")
-    approvals.approval_approve(actor=as_actor(approvers[0]), request_id=pending.value.request.pk)
     request = ApprovalRequest.objects.get(pk=pending.value.request.pk)
-    assert request.status == "failed" and request.result["code"] == "key_disabled"
+    assert request.status == "cancelled" and request.result["reason"] == "key deleted"
+    with pytest.raises(Conflict):
+        approvals.approval_approve(actor=as_actor(approvers[0]), request_id=request.pk)
     assert Key.objects.get(name="k").exportable is False
 
 

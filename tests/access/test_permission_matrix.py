@@ -35,7 +35,7 @@ OPERATIONS = {
     "update": ("manage", "patch", "/v1/kms/keys/{k}", {"description": "x"}),
     "disable": ("manage", "post", "/v1/kms/keys/{k}/disable", {}),
     "delete": ("delete", "delete", "/v1/kms/keys/{k}", None),
-    "export": ("export", "get", "/v1/kms/keys/{k}/export", None),
+    "export": ("export", "post", "/v1/kms/keys/{k}/export", {}),
     "grant_add": ("grant", "post", "/v1/kms/keys/{k}/grants", {"user": "someone", "permissions": ["view"]}),
 }
 
