@@ -260,10 +260,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": ["kms.api.auth.BearerTokenAuthentication", "kms.api.auth.SessionAuthentication"],
-    "SERVE_PERMISSIONS": [
-        "rest_framework.permissions.AllowAny" if EGIDE_API_DOCS_PUBLIC
-        else "rest_framework.permissions.IsAuthenticated"
-    ],
+    "SERVE_PERMISSIONS": ["kms.api.auth.DocsPermission"],  # EGIDE_API_DOCS_PUBLIC opens them
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

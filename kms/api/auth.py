@@ -11,8 +11,9 @@ create one, decide approvals or manage users).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from kms.exceptions import Unauthenticated
@@ -81,6 +82,16 @@ def _check_keyless_scope(request: Request, token: ApiToken) -> None:
         audit.record(actor, "token_scope", outcome="denied", error_code="permission_denied",
                      details={"method": request.method, "route": route or "unknown"})  # fmt: skip
     raise exceptions.PermissionDenied(message)
+
+
+class DocsPermission(permissions.BasePermission):
+    """/v1/schema and /v1/docs: an authenticated user, unless EGIDE_API_DOCS_PUBLIC opens them
+    (read per request, so the setting can change without a restart of the view classes)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if settings.EGIDE_API_DOCS_PUBLIC:
+            return True
+        return bool(request.user and request.user.is_authenticated)
 
 
 def _source(request: Request) -> str:

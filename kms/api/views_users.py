@@ -12,10 +12,12 @@ from rest_framework.response import Response
 
 from kms.api import serializers as s
 from kms.api.base import ApiView
-from kms.api.schema import REQUEST_ERRORS, envelope, error_response
+from kms.api.schema import BODY_ERRORS, ERRORS, envelope, error_response
 from kms.services import users
 
-USER_ERRORS = {**REQUEST_ERRORS, 404: error_response("user_not_found")}
+_NOT_FOUND = {404: error_response("user_not_found, not_found (no such endpoint)")}
+USER_ERRORS = {**ERRORS, **_NOT_FOUND}
+USER_BODY_ERRORS = {**BODY_ERRORS, **_NOT_FOUND}
 
 
 class UserCreateIn(s.Strict):
@@ -66,7 +68,7 @@ def event_data(event: Any) -> dict[str, Any]:
 class UsersView(ApiView):
     @extend_schema(operation_id="users_list",
                    responses={200: envelope(UserOut(many=True), "UserList"),
-                              **REQUEST_ERRORS})  # fmt: skip
+                              **ERRORS})  # fmt: skip
     def get(self, request: Request) -> Response:
         return self.ok([user_data(u) for u in users.users_list(actor=self.actor)])
 
@@ -74,7 +76,7 @@ class UsersView(ApiView):
         operation_id="users_create", request=UserCreateIn,
         responses={201: envelope(inline_serializer("UserCreated", {
             "user": UserOut(), "one_time_password": serializers.CharField()}), "UserCreatedData"),
-            **REQUEST_ERRORS, 409: error_response("conflict (the name is taken)")},
+            **BODY_ERRORS},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         body = self.body(UserCreateIn)
@@ -112,7 +114,8 @@ class UserDeactivateView(ApiView):
 
 class UserRolesView(ApiView):
     @extend_schema(operation_id="users_role_add", request=RoleIn,
-                   responses={200: envelope(UserOut, "UserRoleAdded"), **USER_ERRORS})  # fmt: skip
+                   responses={200: envelope(UserOut, "UserRoleAdded"),
+                              **USER_BODY_ERRORS})  # fmt: skip
     def post(self, request: Request, username: str) -> Response:
         body = self.body(RoleIn)
         return self.ok(user_data(users.role_add(actor=self.actor, username=username,
@@ -120,7 +123,7 @@ class UserRolesView(ApiView):
 
     @extend_schema(operation_id="users_role_remove", request=RoleIn,
                    responses={200: envelope(UserOut, "UserRoleRemoved"),
-                              **USER_ERRORS})  # fmt: skip
+                              **USER_BODY_ERRORS})  # fmt: skip
     def delete(self, request: Request, username: str) -> Response:
         body = self.body(RoleIn)
         return self.ok(user_data(users.role_remove(actor=self.actor, username=username,

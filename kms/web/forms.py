@@ -231,12 +231,30 @@ class TokenCreateForm(WebForm):
     )
     expires_in_days = forms.IntegerField(
         label="Expires in (days)", required=False, min_value=1, max_value=3650,
-        help_text="Empty: never expires",
+        help_text="Empty: the default lifetime",
+    )  # fmt: skip
+    scope_keys = forms.CharField(
+        label="Only these keys", required=False, max_length=2000,
+        help_text="Key names, separated by commas; empty: every key you may use",
+    )  # fmt: skip
+    scope_operations = forms.MultipleChoiceField(
+        label="Only these operations", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(p, p) for p in KEY_PERMISSIONS], help_text="None ticked: everything you may do",
+    )  # fmt: skip
+    password = forms.CharField(
+        label="Your password", strip=False, max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Asked again: a token acts as you",
     )  # fmt: skip
 
     def expires_in(self) -> timedelta | None:
         days = self.cleaned_data.get("expires_in_days")
         return timedelta(days=days) if days else None
+
+    def scope(self) -> dict[str, list[str]]:
+        keys = [k.strip() for k in self.cleaned_data.get("scope_keys", "").split(",") if k.strip()]
+        operations = self.cleaned_data.get("scope_operations", [])
+        return {"scope_keys": keys, "scope_operations": operations}
 
 
 class AuditFilterForm(WebForm):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -19,7 +21,19 @@ from kms.web.forms import TokenCreateForm
 
 def _context(request: HttpRequest, form: TokenCreateForm, **extra: Any) -> dict[str, Any]:
     tokens = token_services.tokens_of(request.user)
-    return {"form": form, "tokens": tokens, "now": timezone.now(), **extra}
+    return {"form": form, "tokens": tokens, "now": timezone.now(),
+            "default_days": settings.EGIDE_TOKEN_TTL_DAYS, **extra}
+
+
+def _password_confirmed(request: HttpRequest, form: TokenCreateForm) -> bool:
+    """The password again, through `authenticate`: audited (kms.services.authn), counted and
+    refused during a lockout by django-axes (its middleware answers 429 then), and rate-limited
+    per address (kms.security) like every password path."""
+    username = request.user.get_username()
+    if authenticate(request, username=username, password=form.cleaned_data["password"]):
+        return True
+    form.add_error("password", "That is not your password.")
+    return False
 
 
 @never_cache  # the response that carries a new token must not be kept by any cache
@@ -28,11 +42,11 @@ def _context(request: HttpRequest, form: TokenCreateForm, **extra: Any) -> dict[
 def token_list(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)
     created = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _password_confirmed(request, form):
         try:
             token, raw = token_services.token_create(
                 actor=actor(request), user=request.user, name=form.cleaned_data["name"],
-                expires_in=form.expires_in(),
+                expires_in=form.expires_in(), **form.scope(),
             )  # fmt: skip
         except ERRORS as exc:
             report(request, exc)

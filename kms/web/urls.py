@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kms.web import approvals, audit, auth, grants, key_detail, keys, playground, tokens
+from kms.web import approvals, audit, auth, grants, key_detail, keys, playground, tokens, users
 
 urlpatterns = [
     path("login/", auth.login, name="login"),
@@ -40,4 +40,10 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("playground/", playground.playground, name="playground"),
+    path("users/", users.user_list, name="users"),
+    path("users/<str:username>/", users.user_detail, name="user_detail"),
+    path("users/<str:username>/deactivate/", users.user_deactivate, name="user_deactivate"),
+    path("users/<str:username>/reactivate/", users.user_reactivate, name="user_reactivate"),
+    path("users/<str:username>/roles/", users.user_role, name="user_role"),
+    path("account/password/", users.password_change, name="password_change"),
 ]

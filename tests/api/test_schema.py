@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -19,7 +20,10 @@ def schema(django_db_blocker):
     from rest_framework.test import APIClient
 
     with django_db_blocker.unblock():
-        response = APIClient().get("/v1/schema?format=json")
+        # Any authenticated user may read it (tests below: not anonymous, unless opened).
+        reader = APIClient()
+        reader.force_authenticate(SimpleNamespace(is_authenticated=True, pk=0))
+        response = reader.get("/v1/schema?format=json")
     assert response.status_code == 200
     return response.json()
 
@@ -116,8 +120,29 @@ def test_binary_fields_are_base64(schema):
     assert encrypt["properties"]["plaintext"] == {"type": "string", "format": "byte"}
 
 
-def test_the_docs_page_is_served_with_local_assets(client):
-    response = client.get("/v1/docs")
+@pytest.fixture
+def as_bob(bob):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+def test_the_schema_and_the_docs_need_a_user(client):
+    assert client.get("/v1/schema").status_code == 401
+    assert client.get("/v1/docs").status_code == 401
+    assert client.get("/v1/docs?script=").status_code == 401
+
+
+def test_a_setting_opens_the_schema_and_the_docs(client, settings):
+    settings.EGIDE_API_DOCS_PUBLIC = True
+    assert client.get("/v1/schema").status_code == 200
+    assert client.get("/v1/docs").status_code == 200
+
+
+def test_the_docs_page_is_served_with_local_assets(as_bob):
+    response = as_bob.get("/v1/docs")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     page = response.content.decode()
     assert "swagger-ui" in page
@@ -128,7 +153,7 @@ def test_the_docs_page_is_served_with_local_assets(client):
             assert finders.find(asset.removeprefix("/static/")), asset
 
 
-def test_the_docs_page_loads_the_schema(client):
-    script = client.get("/v1/docs?script=")
+def test_the_docs_page_loads_the_schema(as_bob):
+    script = as_bob.get("/v1/docs?script=")
     assert script.status_code == 200
     assert "/v1/schema" in script.content.decode()

@@ -27,8 +27,10 @@ def bearer(raw: str) -> APIClient:
 
 def test_a_token_is_obtained_with_username_and_password(anon, bob):
     created = data(obtain(anon, name="ci"), 201)
-    assert set(created) == {"token", "id", "prefix", "expires_at"}
-    assert created["token"].startswith(created["prefix"]) and created["expires_at"] is None
+    assert set(created) == {"token", "id", "prefix", "expires_at", "scope_keys", "scope_operations"}
+    assert created["token"].startswith(created["prefix"])
+    assert created["expires_at"] is not None  # the default lifetime (EGIDE_TOKEN_TTL_DAYS)
+    assert created["scope_keys"] == created["scope_operations"] == []
     assert data(bearer(created["token"]).get("/v1/auth/tokens"))[0]["name"] == "ci"
 
 
@@ -59,6 +61,8 @@ def test_the_token_is_shown_once(anon, bob):
         "expires_at",
         "last_used_at",
         "revoked_at",
+        "scope_keys",
+        "scope_operations",
     }
 
 

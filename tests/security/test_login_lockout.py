@@ -101,7 +101,7 @@ def test_the_limit_and_cool_off_come_from_settings(settings: Any, bob: Any) -> N
     assert "try again in 1 minute" in response.json()["error"]["message"]
 
 
-def test_a_lockout_is_audited_as_a_denied_login(bob: Any) -> None:
+def test_a_lockout_is_audited_as_a_locked_out_login(bob: Any) -> None:
     fail(5)
     obtain("pw-bob")
     events = list(
@@ -109,7 +109,7 @@ def test_a_lockout_is_audited_as_a_denied_login(bob: Any) -> None:
         .order_by("seq")
         .values_list("outcome", "error_code")
     )
-    assert events == [("denied", "unauthenticated")] * 4 + [("denied", "locked_out")] * 2
+    assert events == [("denied", "unauthenticated")] * 4 + [("locked_out", "locked_out")] * 2
     assert not AuditEvent.objects.filter(action="token_create").exists()
 
 
