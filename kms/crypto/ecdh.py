@@ -77,23 +77,6 @@ class EcdhKey(LoadedKey):
         self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = private
         self._public_pem = public_key_pem(private.public_key())
 
-    @classmethod
-    def public_only(
-        cls, key_type: KeyType, public_key: str | bytes, *, curve: ec.EllipticCurve | None
-    ) -> EcdhKey:
-        """A key from its public key alone: it can do nothing but show that key."""
-        public = load_public_key(key_type, public_key)
-        if not _matches(public, curve):
-            raise InvalidKeyMaterial(
-                f"{key_type.name} public key must be an {_curve_label(curve)} key"
-            )
-        self = cls.__new__(cls)
-        LoadedKey.__init__(self, key_type)
-        self._curve = curve
-        self._private = None
-        self._public_pem = public_key_pem(public)
-        return self
-
     @property
     def has_private(self) -> bool:
         return self._private is not None

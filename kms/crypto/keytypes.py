@@ -187,8 +187,10 @@ class KeyType:
         bytes): it performs ``public_operations`` only. OperationNotAllowed if the type has
         none; InvalidKeyMaterial if the key is not one of this type, curve and size.
         """
-        if self.public_loader is None:
-            raise OperationNotAllowed(f"a {self.name} key cannot be imported as a public key")
+        if self.public_loader is None or not self.public_operations:
+            raise OperationNotAllowed(
+                f"a {self.name} public key alone can do nothing here; import its private key"
+            )
         return self.public_loader(self, public_key)
 
     def import_material(self, material: bytes, *, public_key: str | bytes | None = None) -> bytes:
@@ -335,7 +337,6 @@ def _mlkem(params: mlkem.ParameterSet, level: int) -> KeyType:
         True,
         generator=partial(mlkem.generate, params),
         loader=partial(mlkem.MlKemKey, params=params),
-        public_loader=partial(mlkem.MlKemKey.public_only, params=params),
         summary=(
             f"{params.name} (FIPS 203, security category {level}): post-quantum key "
             "encapsulation; callers encapsulate to the public key, Egide decapsulates"
@@ -353,7 +354,6 @@ def _ecdh(name: str, curve: ec.EllipticCurve | None, label: str) -> KeyType:
         True,
         generator=partial(ecdh.generate, curve),
         loader=partial(ecdh.EcdhKey, curve=curve),
-        public_loader=partial(ecdh.EcdhKey.public_only, curve=curve),
         summary=f"{label} key agreement: derive a raw shared secret with a peer's public key",
         shared_secret_length=ecdh.shared_secret_length(curve),
         served=False,

@@ -22,7 +22,6 @@ from kms.crypto.loaded import LoadedKey
 from kms.crypto.operations import DECAPSULATE
 from kms.crypto.pkcs8 import (
     load_private_key,
-    load_public_key,
     material_problem,
     private_pem,
     public_key_pem,
@@ -82,21 +81,6 @@ class MlKemKey(LoadedKey):
         self._params = params
         self._private: PrivateKey | None = private
         self._public_pem = public_key_pem(private.public_key())
-
-    @classmethod
-    def public_only(
-        cls, key_type: KeyType, public_key: str | bytes, *, params: ParameterSet
-    ) -> MlKemKey:
-        """A key from its public key alone: it can do nothing but show that key."""
-        public = load_public_key(key_type, public_key)
-        if not isinstance(public, params.public_class):
-            raise InvalidKeyMaterial(f"{key_type.name} public key must be an {params.name} key")
-        self = cls.__new__(cls)
-        LoadedKey.__init__(self, key_type)
-        self._params = params
-        self._private = None
-        self._public_pem = public_key_pem(public)
-        return self
 
     @property
     def has_private(self) -> bool:
