@@ -5,7 +5,10 @@ because a change that skipped `kms.services` would skip its permission check, it
 gate and its audit event. The admin actions (rotate, disable, enable, approve, revoke...)
 call the services as the staff member, with source "admin", so they obey all three.
 
-Key material never shows: versions list their metadata but not `wrapped_material`, and
+The admin is for superusers only (break-glass); people are managed on the Users page. The
+user admin shows Egide's view of a person (roles, groups) and keeps only Django's password
+form, whose save the user-model signals follow with revoking the user's tokens and an
+audit event. Key material never shows: versions list their metadata but not `wrapped_material`, and
 tokens only their prefix and hash (the token itself is never stored).
 """
 
@@ -15,8 +18,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from kms import access
 from kms.exceptions import ERRORS, ApprovalRequired, error_message
@@ -24,6 +32,7 @@ from kms.models import ApiToken, Approval, ApprovalRequest, AuditEvent, Key, Key
 from kms.services import approvals as approval_services
 from kms.services import keys as key_services
 from kms.services import tokens as token_services
+from kms.services import users as user_services
 from kms.services.actor import Actor
 from kms.services.approvals import ApprovalFilter
 
@@ -298,3 +307,86 @@ class ApiTokenAdmin(ReadOnlyAdmin):
             return token_services.token_revoke(actor=actor, token_id=token.pk)
 
         run_each(self, request, queryset, revoke, lambda t: f"{t.prefix}…", "Revoked")
+
+
+# --- people: superusers only ----------------------------------------------------------------
+
+User = get_user_model()
+
+
+def _superusers_only(request: HttpRequest) -> bool:
+    """The Django admin is the break-glass console: superusers only. Everyone else manages
+    people on the Users page (kms.web.users) and keys on the key pages."""
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+admin.site.has_permission = _superusers_only  # type: ignore[method-assign]
+admin.site.site_header = "Egide administration (superusers)"
+
+
+class PasswordForm(AdminPasswordChangeForm):
+    """Django's form without "password-based authentication: disabled" and its help text
+    about single sign-on: Egide has passwords only. The new password is required."""
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.fields.pop("usable_password", None)
+        self.fields["password1"].required = self.fields["password2"].required = True
+        self.fields["password1"].help_text = (
+            "Saving revokes every API token of this user, and is audited."
+        )
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class EgideUserAdmin(DjangoUserAdmin):
+    """People, read-only but for Django's password form; roles, groups and deactivation are
+    on the Users page (services: audited, tokens revoked). No raw permissions here."""
+
+    change_password_form = PasswordForm
+    list_display = ("username", "email", "is_active", "is_superuser", "roles", "last_login")
+    list_filter = ("is_active", "is_superuser", "groups")
+    fieldsets = (
+        (None, {"fields": ("username", "set_password", "email")}),
+        ("Access", {"fields": ("is_active", "is_superuser", "roles", "other_groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    readonly_fields = ("username", "set_password", "email", "is_active", "is_superuser", "roles",
+                       "other_groups", "last_login", "date_joined")  # fmt: skip
+    actions = ("deactivate_users",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the Users page (or `egide user add`): a one-time password, audited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: the audit trail keeps naming them
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only Django's password form; the user-model signals revoke tokens and audit it.
+        match = getattr(request, "resolver_match", None)
+        on_password_form = bool(match and match.url_name == "auth_user_password_change")
+        return _superusers_only(request) and on_password_form
+
+    @admin.display(description="roles")
+    def roles(self, user: Any) -> str:
+        return ", ".join(user_services.roles_of(user)) or "—"
+
+    @admin.display(description="groups")
+    def other_groups(self, user: Any) -> str:
+        return ", ".join(user_services.groups_of(user)) or "—"
+
+    @admin.display(description="password")
+    def set_password(self, user: Any) -> str:
+        url = reverse("admin:auth_user_password_change", args=[user.pk])
+        return format_html('<a href="{}">Set a new password</a> (revokes their API tokens)', url)
+
+    @admin.action(description="Deactivate the selected users (revokes their tokens)",
+                  permissions=["view"])  # fmt: skip
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        def deactivate(actor: Actor, user: Any) -> Any:
+            return user_services.user_deactivate(actor=actor, username=user.get_username())
+
+        run_each(self, request, queryset, deactivate, lambda u: u.get_username(), "Deactivated")
