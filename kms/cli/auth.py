@@ -37,6 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
   egide login                          # asks for the username and the password
   egide login --username alice --expires-in 30d
   printf '%s' "$PASSWORD" | egide login --username alice --password-stdin
+  egide login --username payments-svc --scope-key payments --scope-op encrypt
+
+Without a terminal, nothing is asked: give --username and --password-stdin.
 
 The token is saved in a file only you can read (mode 0600) and used by the next
 commands; EGIDE_TOKEN, when set, takes precedence over it.
@@ -53,6 +56,10 @@ commands; EGIDE_TOKEN, when set, takes precedence over it.
         type=duration_seconds,
         help="token lifetime, e.g. 3600, 12h, 30d, 1w (default: the server's)",
     )
+    p.add_argument("--scope-key", action="append", default=None, metavar="KEY",
+                   help="limit the token to this key (repeat for several)")  # fmt: skip
+    p.add_argument("--scope-op", action="append", default=None, metavar="PERMISSION",
+                   help="limit the token to this operation, e.g. encrypt (repeatable)")  # fmt: skip
     _register_tokens(commands)
 
 
@@ -85,7 +92,11 @@ def duration_seconds(text: str) -> int:
 
 
 def run_login(args: argparse.Namespace, ctx: Context) -> int:
-    username = args.username or _ask("username: ")
+    interactive = _stdin_is_terminal()
+    if not args.password_stdin and not interactive:
+        # Never prompt (and never read a password echoed from a pipe) without a terminal.
+        raise UsageError("standard input is not a terminal: give --username and --password-stdin")
+    username = args.username or (_ask("username: ") if interactive else "")
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -93,7 +104,9 @@ def run_login(args: argparse.Namespace, ctx: Context) -> int:
     if not username or not password:
         raise UsageError("a username and a password are needed")
     try:
-        result = ctx.client.login(username, password, expires_in=args.expires_in, name=args.name)
+        scope = {"scope_keys": args.scope_key, "scope_operations": args.scope_op}
+        result = ctx.client.login(username, password, expires_in=args.expires_in, name=args.name,
+                                  **scope)  # fmt: skip
     except Unauthenticated as exc:  # a wrong password: no "run egide login" hint here
         raise CliError(exc.code, exc.message) from None
     path = config.save_token(result["token"])
@@ -103,6 +116,13 @@ def run_login(args: argparse.Namespace, ctx: Context) -> int:
     if os.environ.get("EGIDE_TOKEN"):
         ctx.note("note: EGIDE_TOKEN is set and takes precedence over the saved token")
     return 0
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def _ask(prompt: str) -> str:

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kms.cli import approvals, auth, crypto, keys
+from kms.cli import approvals, auth, crypto, keys, users
 from kms.cli.app import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     crypto.register(kms)
     approvals.register(kms)
     auth.register(commands)
+    users.register(commands)
     return parser
 
 

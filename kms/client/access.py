@@ -20,13 +20,20 @@ class AccessCalls(BaseClient):
         *,
         expires_in: int | None = None,
         name: str | None = None,
+        scope_keys: Sequence[str] | None = None,
+        scope_operations: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Create an API token with a password: ``{"token", "id", "prefix", "expires_at"}``.
+        """Create an API token with a password: ``{"token", "id", "prefix", "expires_at", ...}``.
 
         Sent without the client's token. The token is shown once: store it now. The
         client's own ``token`` is not changed (assign it if you want to use the new one).
+        Without ``expires_in`` the server's default lifetime applies; ``scope_keys`` and
+        ``scope_operations`` limit the token to those keys and permissions.
         """
-        body = compact(username=username, password=password, expires_in=expires_in, name=name)
+        operations = list(scope_operations) if scope_operations else None
+        body = compact(username=username, password=password, expires_in=expires_in, name=name,
+                       scope_keys=list(scope_keys) if scope_keys else None,
+                       scope_operations=operations)  # fmt: skip
         return self._call("POST", "/v1/auth/tokens", body, auth=False)
 
     def list_tokens(self) -> list[dict[str, Any]]:
