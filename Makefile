@@ -23,11 +23,14 @@ install: $(STAMP)
 
 install-dev: $(DEV)
 
-## Install, migrate, create the admin account and an API token, serve on 127.0.0.1:8200.
+PORT ?= 8200
+
+## Install, migrate, create the admin account and an API token, serve on 127.0.0.1:$(PORT).
+## The bootstrap token is reused while valid; a busy port stops this before anything is minted.
 run: $(STAMP)
 	EGIDE_DEV=1 $(BIN)/python manage.py migrate --no-input
-	EGIDE_DEV=1 $(BIN)/python manage.py egide_bootstrap
-	EGIDE_DEV=1 $(BIN)/python manage.py runserver 127.0.0.1:8200
+	EGIDE_DEV=1 $(BIN)/python manage.py egide_bootstrap --port $(PORT)
+	EGIDE_DEV=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite: SQLite, then PostgreSQL when reachable (required when REQUIRE_POSTGRES=1).
 test: $(DEV)

@@ -212,10 +212,40 @@ def test_the_development_first_run_generates_a_private_master_key_and_prints_a_t
     assert saved.read_text().strip() == token
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
 
-    # The second run keeps the key (no new warning) and gives a new token.
+    # The second run keeps the key (no new warning) and reuses the token while it is valid.
     before = key_file.read_text()
     second = run(["egide_bootstrap"], env)
     assert second.returncode == 0, second.stderr
     assert key_file.read_text() == before
     assert "DEVELOPMENT MASTER KEY generated" not in second.stderr
-    assert token not in second.stdout and "egd_" in second.stdout
+    assert f"API token  : {token}  (reused: still valid)" in second.stdout
+
+
+def test_make_run_never_clobbers_a_login_token_nor_mints_when_the_port_is_busy(tmp_path):
+    import socket
+
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path / "home"),
+        "EGIDE_DEV": "1",
+        "EGIDE_VAR_DIR": str(tmp_path / "var"),
+        "EGIDE_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    assert run(["migrate", "--noinput"], env).returncode == 0
+    saved = tmp_path / "config" / "token"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("egd_saved-by-egide-login\n")
+    first = run(["egide_bootstrap"], env)
+    assert first.returncode == 0, first.stderr
+    assert saved.read_text() == "egd_saved-by-egide-login\n"
+    assert "kept the token saved in" in first.stdout
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused = run(["egide_bootstrap", "--port", str(port)], env)
+    assert refused.returncode != 0 and "is busy" in refused.stderr
+    assert "egd_" not in refused.stdout + refused.stderr  # nothing minted, nothing printed
+    count = run(["shell", "-c", "from kms.models import ApiToken; print(ApiToken.objects.count())"],
+                env)  # fmt: skip
+    assert count.stdout.strip().splitlines()[-1] == "1", count.stderr
