@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -92,5 +93,17 @@ def not_found_handler(request, exception=None):  # noqa: ANN001, ANN201
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # answers 404 to any method: nothing to protect, and a POST must not get CSRF's HTML
 def api_not_found(request):  # noqa: ANN001, ANN201
     return not_found_handler(request)
+
+
+def csrf_failure(request, reason: str = ""):  # noqa: ANN001, ANN201
+    """Django's CSRF refusal: in the API's error shape under /v1/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.csrf import csrf_failure as page
+
+    if request.path.startswith("/v1/"):
+        message = f"CSRF Failed: {reason}" if reason else "CSRF Failed"
+        return JsonResponse({"error": {"code": "permission_denied", "message": message}}, status=403)
+    return page(request, reason=reason)
