@@ -15,6 +15,7 @@ from kms.api.base import ApiView
 from kms.api.schema import BODY_ERRORS, ERRORS, envelope
 from kms.crypto import KEY_TYPES
 from kms.exceptions import InvalidRequest
+from kms.rules import parse_whole_number
 from kms.services import keys as key_services
 from kms.services.selectors import MAX_PAGE, STATUSES, keys_list
 
@@ -43,9 +44,7 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # isdigit alone takes "²" and "１"
-        raise InvalidRequest(f"{name} must be a whole number")
-    return int(raw)
+    return parse_whole_number(raw, name, textual=True)  # the one parser: never "²" or "１"
 
 
 class KeyListView(ApiView):

@@ -41,6 +41,8 @@ from kms.crypto.filestream import (
     new_header,
     read_header,
 )
+from kms.exceptions import InvalidRequest
+from kms.rules import parse_whole_number
 
 FILE_CONTEXT = b"egide-file"
 """Binds a file's data key (aes256) to its use: a token wrapped for another purpose
@@ -77,10 +79,14 @@ def segment_size() -> int:
     raw = os.environ.get(SEGMENT_SIZE_ENV)
     if not raw:
         return DEFAULT_SEGMENT_SIZE
-    if not raw.isdigit() or not MIN_SEGMENT_SIZE <= int(raw) <= MAX_SEGMENT_SIZE:
-        bounds = f"from {MIN_SEGMENT_SIZE} to {MAX_SEGMENT_SIZE}"
+    bounds = f"from {MIN_SEGMENT_SIZE} to {MAX_SEGMENT_SIZE}"
+    try:
+        size = parse_whole_number(raw, SEGMENT_SIZE_ENV, textual=True, minimum=MIN_SEGMENT_SIZE)
+    except InvalidRequest:
+        size = 0
+    if not MIN_SEGMENT_SIZE <= size <= MAX_SEGMENT_SIZE:
         raise CliError("usage", f"{SEGMENT_SIZE_ENV} must be a byte count {bounds}", EXIT_USAGE)
-    return int(raw)
+    return size
 
 
 # --- encrypt and decrypt -------------------------------------------------------------

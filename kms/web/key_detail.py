@@ -20,6 +20,7 @@ from kms import access
 from kms.crypto import get_key_type
 from kms.exceptions import ERRORS, InvalidRequest, KeyNotFound
 from kms.models import Key
+from kms.rules import parse_whole_number
 from kms.services import audit_log
 from kms.services import keys as key_services
 from kms.services.rotation import format_duration
@@ -209,9 +210,8 @@ def public_key(request: HttpRequest, name: str) -> HttpResponse:
     """The public key (PEM) of a version, as a download; the current version by default."""
     raw = request.GET.get("version", "")
     try:
-        if raw and not (raw.isdigit() and len(raw) < 10):
-            raise InvalidRequest("version must be a whole number")  # never silently ignored
-        version = int(raw) if raw else None
+        # Never silently ignored, and "²" or a fullwidth "１" is no version (kms.rules).
+        version = parse_whole_number(raw, "version", textual=True) if raw else None
         number, pem = key_services.public_key_pem(actor=actor(request), name=name, version=version)
     except ERRORS as exc:
         if isinstance(exc, KeyNotFound):
