@@ -58,9 +58,9 @@ def _audit_sink(database: str) -> dict[str, str]:
     if kind == "table":  # events are rows written in each request's transaction
         return {"kind": kind, "status": database}
     spool = settings.EGIDE_AUDIT_SPOOL_DIR
-    writable = (spool.is_dir() and os.access(spool, os.W_OK)) or (
-        not spool.exists() and os.access(spool.parent, os.W_OK)
-    )
+    # The spool directory, or (made on first use) the directory that will hold it.
+    where = spool if spool.exists() else spool.parent
+    writable = where.is_dir() and os.access(where, os.W_OK | os.X_OK)
     return {"kind": kind, "status": HEALTHY if writable else FAILING}
 
 

@@ -21,6 +21,7 @@ from kms.exceptions import Conflict, GrantNotFound, InvalidRequest, PermissionDe
 from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserObjectPermission
 from kms.services import approvals
 from kms.services.actor import Actor
+from kms.services.users import UnknownUser, unknown_user_refusal
 from kms.services.lookup import key_for
 from kms.services.operation import operation
 
@@ -74,7 +75,7 @@ def _validated(user: str | None, group: str | None, permissions: Any) -> tuple[A
     if user is not None:
         target = get_user_model().objects.filter(username=user).first()
         if target is None:
-            raise InvalidRequest(f"no user named '{user}'")
+            raise UnknownUser(f"no user named '{user}'")
     else:
         target = Group.objects.filter(name=group).first()
         if target is None:
@@ -191,7 +192,10 @@ def _change(actor: Actor, name: str, action: str, user: str | None, group: str |
     with operation(actor, action, key_name=name) as op:
         key = key_for(actor, name, "grant")
         op.key = key
-        target, perms = _validated(user, group, permissions)
+        try:
+            target, perms = _validated(user, group, permissions)
+        except UnknownUser as exc:  # said only to those who may see users (no name oracle)
+            raise unknown_user_refusal(actor, key, exc) from None
         parameters = {("user" if user is not None else "group"): user or group, "permissions": perms}
         _check_request(actor, key, action, target, perms)
         unchanged = action == "grant_add" and all(_has_key_grant(target, key, p) for p in perms)

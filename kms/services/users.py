@@ -48,6 +48,19 @@ class UserNotFound(KmsError):
     code = "user_not_found"
 
 
+class UnknownUser(InvalidRequest):
+    """A name that is no user's, met where a user is named (a grant's grantee)."""
+
+
+def unknown_user_refusal(actor: Actor, key: Any, exc: UnknownUser) -> KmsError:
+    """What to answer for a grant to a name that is no user's: that it is no user's, only to
+    those who may see users; to anyone else, the answer of any refused grant, so that granting
+    is no way to learn which names exist."""
+    if actor.is_system or may_see_users(actor.user):
+        return exc
+    return PermissionDenied(f"you may not grant with key '{key.name}'")
+
+
 @dataclass(frozen=True)
 class UserDetail:
     user: Any
