@@ -137,6 +137,7 @@ class Operation:
     batchable: bool = False
     raw: RawBody | None = None
     count_purposes: tuple[str, ...] = ()  # the version counters it moves
+    playground: bool = False  # offered on the playground page (one item, text in and out)
 
 
 # --- versions and rules -------------------------------------------------------------------

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from kms import access
 from kms.crypto import KEY_TYPES
+from kms.dataplane.ops import OPERATIONS as DATA_PLANE
 from kms.exceptions import InvalidRequest
 from kms.models import KeyState
 from kms.services.actor import Actor
 
-OPERATIONS = ("encrypt", "decrypt", "sign", "verify")
+# The playground's operations, in the registry's order (kms/dataplane/ops).
+OPERATIONS = tuple(name for name, op in DATA_PLANE.items() if op.playground)
 
 
 def keys_usable_for(*, actor: Actor, operation: str, limit: int = 500) -> list[str]:
     """Names of the active keys the actor may `operation` with, in name order."""
     if operation not in OPERATIONS:
         raise InvalidRequest(f"operation must be one of: {', '.join(OPERATIONS)}")
-    types = [name for name, kt in KEY_TYPES.items() if kt.supports(operation)]
-    keys = access.keys_with(actor.user, [operation]).filter(state=KeyState.ACTIVE, key_type__in=types)
+    op = DATA_PLANE[operation]
+    types = [name for name, kt in KEY_TYPES.items() if all(kt.supports(c) for c in op.capability)]
+    keys = access.keys_with(actor.user, op.permissions).filter(state=KeyState.ACTIVE, key_type__in=types)
     return list(keys.order_by("name").values_list("name", flat=True)[:limit])

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from kms.crypto import KEY_TYPES
+from kms.dataplane.ops.sign import SIGNING_FIELDS
 from kms.exceptions import InvalidRequest
 from kms.models import KEY_PERMISSIONS, Key
 from kms.services.audit_log import OUTCOMES
@@ -198,11 +199,11 @@ class PlaygroundForm(WebForm):
     )
     algorithm = forms.ChoiceField(
         label="Hash", required=False,
-        choices=[("", "default"), ("sha256", "sha256"), ("sha384", "sha384"), ("sha512", "sha512")],
+        choices=[("", "default"), *((h, h) for h in SIGNING_FIELDS["algorithm"].choices)],
     )  # fmt: skip
     padding = forms.ChoiceField(
         label="RSA padding", required=False,
-        choices=[("", "default (PSS)"), ("pss", "pss"), ("pkcs1v15", "pkcs1v15")],
+        choices=[("", "default (PSS)"), *((p, p) for p in SIGNING_FIELDS["padding"].choices)],
     )  # fmt: skip
 
     def __init__(self, *args: Any, key_names: list[str], **kwargs: Any) -> None:

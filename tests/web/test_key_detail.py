@@ -206,7 +206,7 @@ def test_it_downloads_the_public_key(as_bob, signing_key):
 
 def test_it_refuses_a_version_it_cannot_read(as_bob, signing_key):
     response = as_bob.get("/keys/signer/public.pem", {"version": "latest"}, follow=True)
-    assert "version must be a whole number" in response.content.decode()
+    assert "version: must be a whole number" in response.content.decode()
     assert as_bob.get("/keys/signer/public.pem", {"version": "1"}).status_code == 200
 
 

@@ -42,5 +42,6 @@ OPERATION = Operation(
     run=run,
     render=render,
     result_fields={"plaintext": "byte"},
+    playground=True,
     count_purposes=("decrypt",),
 )

@@ -43,5 +43,6 @@ OPERATION = Operation(
     run=run,
     render=render,
     result_fields={"ciphertext": "string", "key_version": "integer"},
+    playground=True,
     count_purposes=("encrypt",),
 )

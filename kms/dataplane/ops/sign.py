@@ -53,5 +53,6 @@ OPERATION = Operation(
     run=run,
     render=render,
     result_fields={"signature": "string", "key_version": "integer"},
+    playground=True,
     count_purposes=("sign",),
 )

@@ -44,5 +44,6 @@ OPERATION = Operation(
     run=run,
     render=render,
     result_fields={"valid": "boolean"},
+    playground=True,
     count_purposes=("verify",),
 )
