@@ -102,7 +102,7 @@ class KeyVersion(models.Model):
     public_key_pem = models.TextField(blank=True, default="")  # not secret
     created_at = models.DateTimeField(auto_now_add=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
-    destroyed_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True, db_index=True)  # eviction: destroyed since
     # Destruction asked for (and approved): the material is wiped at this time, unless the
     # destruction is cancelled first (the recovery window, as for a key's deletion).
     destroy_after = models.DateTimeField(null=True, blank=True)

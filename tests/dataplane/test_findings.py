@@ -248,3 +248,18 @@ def test_a_batch_is_charged_by_its_work(root: Any, create_key: Any, settings: An
     assert response.status_code == 200  # ten signatures: 1 + 10 * 400 // 50 = 81 requests' worth
     response = client.post("/v1/kms/sign/rsa", {"data": "QQ=="}, format="json")
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_verify_reports_quarantined_events(spooled: Any, bearer: str, create_key: Any, lane: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    create_key("k", "aes256")
+    with open(spool.SpoolWriter().path or spooled / "spool-x-1-1.jsonl", "ab") as fh:
+        fh.write(b'{"at": "not a time", "action": "sign", "outcome": "success"}\n')
+    spool.ship_all(remove_orphans=False)
+    out = StringIO()
+    call_command("kms_audit_verify", stdout=out)
+    assert "audit chain OK" in out.getvalue() and "1 quarantined event" in out.getvalue()

@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kms.dataplane.spool import QUARANTINE_ACTION
+from kms.models import AuditEvent
 from kms.services.audit import verify_chain
 
 
@@ -19,3 +21,10 @@ class Command(BaseCommand):
             f"audit chain OK: {report.checked} events; head {report.head_hash} "
             "(record the head elsewhere to detect a truncated tail later)"
         )
+        quarantined = AuditEvent.objects.filter(action=QUARANTINE_ACTION).count()
+        if quarantined:
+            self.stdout.write(
+                f"WARNING: {quarantined} quarantined event(s): spool lines the database refused, "
+                f"kept in the chain with their original action (action={QUARANTINE_ACTION}); "
+                "see the logs' AUDIT ALARM lines"
+            )
