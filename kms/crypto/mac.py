@@ -39,7 +39,7 @@ import base64
 import hashlib
 import hmac as std_hmac
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -116,7 +116,7 @@ class HmacSha2:
     def __repr__(self) -> str:
         return "<HmacSha2>"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("an HMAC key cannot be pickled or copied")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import pickle
 
 import pytest
@@ -166,3 +167,17 @@ def test_the_master_key_object_keeps_no_raw_master_key() -> None:
     assert not any(value == raw for value in held if isinstance(value, bytes))
     assert not hasattr(master, "_key")
     assert raw.hex() not in repr(master)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in ALL_KEY_TYPES if n not in KEY_TYPES]
+)  # the served types: test_keytypes.py
+def test_new_types_keep_the_loaded_key_contract(name: str) -> None:
+    key_type = ALL_KEY_TYPES[name]
+    material = key_type.generate()
+    key = key_type.load(material)
+    assert repr(key) == f"<LoadedKey {name}>" and material.hex() not in repr(key)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(key)
+    with pytest.raises(TypeError):
+        copy.copy(key)
