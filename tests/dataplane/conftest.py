@@ -1,6 +1,9 @@
 import io
 
 import pytest
+from django.test import override_settings
+
+from kms.dataplane import spool
 
 from kms.services.actor import Actor
 from kms.services.tokens import token_create
@@ -30,3 +33,17 @@ def wsgi_call(app, path: str, body: bytes, token: str, *, content_type="applicat
     if hasattr(chunks, "close"):
         chunks.close()
     return seen["status"], seen["headers"], body_out
+
+
+@pytest.fixture
+def spooled(tmp_path):
+    """The production audit sink: a spool file of this test's own, shipped when the test says."""
+    with override_settings(EGIDE_AUDIT_SINK="spool", EGIDE_AUDIT_SPOOL_DIR=tmp_path,
+                           EGIDE_AUDIT_SHIP_INTERVAL_MS=3_600_000):  # fmt: skip
+        writer = spool.SpoolWriter()
+        original, spool.WRITER = spool.WRITER, writer
+        try:
+            yield tmp_path
+        finally:
+            writer.path = None  # nothing left for its exit-time shipping
+            spool.WRITER = original

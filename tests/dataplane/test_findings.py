@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 
 from kms.dataplane import spool
 from kms.models import AuditEvent, KeyVersion
@@ -34,19 +33,6 @@ def lane(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setattr(wsgi, "close_old_connections", lambda: None)
     return application
-
-
-@pytest.fixture
-def spooled(tmp_path: Any) -> Any:
-    with override_settings(EGIDE_AUDIT_SINK="spool", EGIDE_AUDIT_SPOOL_DIR=tmp_path,
-                           EGIDE_AUDIT_SHIP_INTERVAL_MS=3_600_000):  # fmt: skip
-        writer = spool.SpoolWriter()
-        original, spool.WRITER = spool.WRITER, writer
-        try:
-            yield tmp_path
-        finally:
-            writer.path = None
-            spool.WRITER = original
 
 
 # 1. One request stops a node's audit trail --------------------------------------------------

@@ -154,3 +154,30 @@ def test_both_transports_answer_and_audit_every_hostile_case_alike(
         elif events[0] != events[1]:
             failures.append(f"{name}: audit lane {events[0]} != django {events[1]}")
     assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("group", DATA_PLANE)
+def test_with_the_spool_every_hostile_request_ships_exactly_one_event(
+    group: str, world: World, root: Any, lane: Any, client: Any, spooled: Any
+) -> None:
+    """The production sink: each request's line reaches the chain, none jams the shipper."""
+    from kms.dataplane import spool
+    from kms.services.actor import Actor
+    from kms.services.audit import verify_chain
+    from kms.services.tokens import token_create
+
+    token = token_create(actor=Actor.system(), user=root)[1]
+    failures = []
+    cases = [(name, case) for name, case in CORPUS if name.split(" ")[0] == group]
+    for name, case in cases:
+        body = body_of(case, world)
+        for door, send, target in (("lane", through_the_lane, lane), ("django", through_django, client)):
+            _fresh_budgets()
+            reply = answer(*send(target, case, body, None if case.anonymous else token))
+            expected = int(reply["status"] != 401 and reply.get("shape") != "not_found")
+            shipped = spool.ship_all(remove_orphans=False)
+            if shipped != expected:
+                failures.append(f"{name} ({door}): {shipped} events shipped, expected {expected}")
+    assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
+    assert verify_chain().ok
+    assert not AuditEvent.objects.filter(action=spool.QUARANTINE_ACTION).exists()
