@@ -120,18 +120,16 @@ def check_version_for_use(*, name: str, version: int, status: str | None, purpos
     raise VersionNotUsable(f"version {version} of key '{name}' {reason}")
 
 
-AES_HARD_LIMIT = NIST_GCM_RANDOM_NONCE_LIMIT - 2**24  # margin for counters not yet flushed
+USAGE_MARGIN = 2**24  # uses not yet counted (spooled, other workers) when a limit is decided
+AES_HARD_LIMIT = NIST_GCM_RANDOM_NONCE_LIMIT - USAGE_MARGIN
 
 
-def check_aes_usage(*, encrypt_count: int) -> None:
-    """Refuse to pass NIST's limit even if no scheduler rotated the version in time.
+def check_usage_limit(*, used: int, limit: int) -> None:
+    """Refuse to pass a key type's usage limit (kms.crypto.keytypes `encrypt_limit`), keeping
+    a margin for uses not yet counted, even if no scheduler rotated the version in time."""
+    if used >= limit - USAGE_MARGIN:
+        raise VersionNotUsable("this version has reached its safe encryption limit; rotate the key")
 
-    The scheduler rotates far earlier (settings.EGIDE_AES_MAX_ENCRYPTIONS); this is the floor.
-    """
-    if encrypt_count >= AES_HARD_LIMIT:
-        raise VersionNotUsable(
-            "this version has reached its safe encryption limit; rotate the key"
-        )
 
 
 def is_rotation_due(

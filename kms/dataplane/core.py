@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kms import rules
-from kms.crypto import KeyType, LoadedKey, aes_aad_prefix, get_key_type
+from kms.crypto import LoadedKey, get_key_type
 from kms.exceptions import ERRORS, error_code, error_message
 from kms.keyring import load_version
 
@@ -150,7 +150,8 @@ class Versions:
         self.key, self.fetch = key, fetch
         self.cache: dict[int, VersionSnap | None] = {}
         self.counts: dict[tuple[int, str], int] = {}
-        self.aad = lambda version: aes_aad_prefix(key.uid, version)
+        self.key_type = get_key_type(key.key_type)
+        self.aad = lambda version: self.key_type.aad_prefix(key.uid, version)
 
     def usable(self, version: int, purpose: str) -> LoadedKey:
         if version not in self.cache:
@@ -163,8 +164,9 @@ class Versions:
         )  # fmt: skip
         rules.check_version_for_use(name=self.key.name, version=version, status=status, purpose=purpose)
         assert snap is not None
-        if purpose == "encrypt" and random_nonce_encryption(get_key_type(self.key.key_type)):
-            rules.check_aes_usage(encrypt_count=snap.encrypt_count + self.counts.get((version, purpose), 0))
+        limit = self.key_type.encrypt_limit if purpose == "encrypt" else None
+        if limit is not None:  # AES-GCM's random-nonce limit (NIST SP 800-38D)
+            rules.check_usage_limit(used=snap.encrypt_count + self.counts.get((version, purpose), 0), limit=limit)
         return load_version(key_type=self.key.key_type, key_uid=self.key.uid, version=version,
                             wrapped=snap.wrapped, master_key_id=snap.master_key_id)  # fmt: skip
 
@@ -174,11 +176,6 @@ class Versions:
     def encryption_version(self, requested: int | None) -> int:
         return rules.encryption_version(requested=requested, current_version=self.key.current_version,
                                         min_encryption_version=self.key.min_encryption_version)  # fmt: skip
-
-
-def random_nonce_encryption(key_type: KeyType) -> bool:
-    """Symmetric encryption here is AES-GCM with random 96-bit nonces: NIST's usage limit."""
-    return key_type.supports("encrypt") and not key_type.asymmetric
 
 
 def check_key(key: KeySnap, operation: Operation) -> None:

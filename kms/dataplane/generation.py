@@ -16,7 +16,14 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from kms.models import ApiToken, Key, KeyGroupObjectPermission, KeyUserObjectPermission, KeyVersion, StateGeneration
+from kms.models import (
+    ApiToken,
+    Key,
+    KeyGroupObjectPermission,
+    KeyUserObjectPermission,
+    KeyVersion,
+    StateGeneration,
+)
 
 NOTIFY_CHANNEL = "egide_state"
 

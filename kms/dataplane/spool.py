@@ -31,8 +31,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
-from kms.exceptions import KmsError
 from kms.dataplane.state import CACHE
+from kms.exceptions import KmsError
 from kms.models import AuditSpoolOffset, KeyVersion
 from kms.services import audit
 

@@ -31,9 +31,10 @@ from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kms import rules
+from kms.crypto import KEY_TYPES
 from kms.exceptions import ERRORS, InvalidRequest, error_code, error_message
 from kms.models import Key, KeyState, KeyVersion
-from kms.services import audit, keys
+from kms.services import keys
 from kms.services.actor import Actor
 from kms.services.approvals import approvals_expire
 from kms.services.operation import operation
@@ -44,8 +45,8 @@ log = logging.getLogger(__name__)
 PERIOD = "period"
 SIGNATURE_CAP = "signature_cap"
 AES_USAGE = "aes_usage_limit"
-# Types whose versions encrypt with AES-GCM under random 96-bit nonces.
-RANDOM_NONCE_TYPES = ("aes256",)
+# Types whose versions have an encryption limit (AES-GCM under random 96-bit nonces).
+RANDOM_NONCE_TYPES = tuple(name for name, kt in KEY_TYPES.items() if kt.encrypt_limit)
 
 # --- durations: "90d", "12h", "30m", "1w" ----------------------------------------------
 

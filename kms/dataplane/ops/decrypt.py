@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from kms.crypto import parse_ciphertext
-from kms.dataplane.core import Field, KeySnap, Operation, Outcome, Versions, details, each, one_version, optional
+from kms.dataplane.core import (
+    Field,
+    KeySnap,
+    Operation,
+    Outcome,
+    Versions,
+    details,
+    each,
+    one_version,
+    optional,
+)
 
 
 def run(key: KeySnap, versions: Versions, items: Sequence[Any], options: dict[str, Any]) -> Outcome:

@@ -6,8 +6,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from kms.crypto import format_token
-from kms.dataplane.core import Ciphertext, KeySnap, Operation, Outcome, Versions, details, each, optional
-from kms.dataplane.core import Field
+from kms.dataplane.core import (
+    Ciphertext,
+    Field,
+    KeySnap,
+    Operation,
+    Outcome,
+    Versions,
+    details,
+    each,
+    optional,
+)
 
 
 def run(key: KeySnap, versions: Versions, items: Sequence[Any], options: dict[str, Any]) -> Outcome:

@@ -6,8 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from kms.crypto import format_token
-from kms.dataplane.core import Field, KeySnap, Operation, Outcome, RawBody, Signature, Versions, details, each
-from kms.dataplane.core import optional
+from kms.dataplane.core import (
+    Field,
+    KeySnap,
+    Operation,
+    Outcome,
+    RawBody,
+    Signature,
+    Versions,
+    details,
+    each,
+    optional,
+)
 
 HASHES = ("sha256", "sha384", "sha512")
 PADDINGS = ("pss", "pkcs1v15")

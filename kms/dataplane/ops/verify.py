@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from kms.crypto import parse_signature
-from kms.dataplane.core import Field, KeySnap, Operation, Outcome, RawBody, Versions, details, each, one_version
+from kms.dataplane.core import (
+    Field,
+    KeySnap,
+    Operation,
+    Outcome,
+    RawBody,
+    Versions,
+    details,
+    each,
+    one_version,
+)
 from kms.dataplane.ops.sign import SIGNING_FIELDS, sign_args
 
 # Longest signature token: ML-DSA-87 (4,627 bytes) in base64 with its prefix, and room.
