@@ -44,7 +44,7 @@ from kms.exceptions import (
 )
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services import audit
-from kms.services.tokens import LAST_USED_RESOLUTION, TOKEN_PREFIX
+from kms.services.tokens import LAST_USED_RESOLUTION, TOKEN_PREFIX, scope_permits
 
 log = logging.getLogger(__name__)
 DENIALS = {"permission_denied", "key_not_found"}
@@ -61,9 +61,9 @@ class Principal:
     is_superuser: bool
     auth_method: str  # token, session, system
     token_id: str = ""
-    # Token scope: key names and operations it is limited to (empty: no limit).
-    scope_keys: frozenset[str] = frozenset()
-    scope_operations: frozenset[str] = frozenset()
+    # Token scope: key names and permissions it is limited to (empty: no limit).
+    scope_keys: tuple[str, ...] = ()
+    scope_operations: tuple[str, ...] = ()
 
     @property
     def is_system(self) -> bool:
@@ -138,21 +138,21 @@ def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
 def authorize(principal: Principal, name: str, operation: Operation) -> KeySnap:
     """The key, if the principal may do `operation` with it: hide (404) or deny (403).
 
-    Holding no permission on a key means not seeing it: it answers like a missing key.
-    A token limited to other keys or operations does not see them either.
+    Holding no permission on a key means not seeing it: it answers like a missing key. A
+    token's scope (kms.services.tokens.scope_permits) refuses what it leaves out, as on the
+    control plane.
     """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise KeyNotFound(printable_name(name))
     key = CACHE.key(name)
     if key is None:
         raise KeyNotFound(name)
-    if principal.scope_keys and key.name not in principal.scope_keys:
-        raise KeyNotFound(key.name)
+    for needed in operation.permissions:  # the token's scope first: it binds superusers too
+        if not scope_permits(principal.scope_keys, principal.scope_operations, key.name, needed):
+            raise PermissionDenied(f"this token's scope does not allow {needed} with key '{key.name}'")
     if principal.is_superuser:
         return key
     held = CACHE.permissions_of(principal.user_id, key.id) if principal.user_id is not None else frozenset()
-    if principal.scope_operations:
-        held = held & principal.scope_operations
     for needed in operation.permissions:
         if needed not in held:
             if not held:

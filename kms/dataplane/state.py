@@ -12,6 +12,7 @@ a version's material never changes; whether it may be used is decided here.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -42,8 +43,8 @@ class TokenSnap:
     expires_at: datetime | None
     revoked: bool
     last_used_at: datetime | None
-    scope_keys: frozenset[str] = frozenset()
-    scope_operations: frozenset[str] = frozenset()
+    scope_keys: tuple[str, ...] = ()
+    scope_operations: tuple[str, ...] = ()
 
 
 def _dt(value: Any) -> datetime | None:
@@ -71,12 +72,21 @@ def _fetchone(sql: str, params: tuple) -> tuple | None:
 def load_token(token_hash: str) -> TokenSnap | None:
     row = _fetchone(
         "SELECT t.id, t.user_id, u.username, u.is_superuser, u.is_active, t.expires_at, t.revoked_at, "
-        "t.last_used_at FROM kms_apitoken t JOIN auth_user u ON u.id = t.user_id WHERE t.token_hash = %s",
+        "t.last_used_at, t.scope_keys, t.scope_operations "
+        "FROM kms_apitoken t JOIN auth_user u ON u.id = t.user_id WHERE t.token_hash = %s",
         (token_hash,),
     )
     if row is None:
         return None
-    return TokenSnap(row[0], row[1], row[2], bool(row[3]), bool(row[4]), _dt(row[5]), row[6] is not None, _dt(row[7]))
+    return TokenSnap(row[0], row[1], row[2], bool(row[3]), bool(row[4]), _dt(row[5]), row[6] is not None,
+                     _dt(row[7]), _names(row[8]), _names(row[9]))  # fmt: skip
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A JSON list column: a list from PostgreSQL (jsonb), text from SQLite."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return tuple(str(v) for v in value or ())
 
 
 def load_key(name: str) -> KeySnap | None:
