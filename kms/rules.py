@@ -34,9 +34,9 @@ def parse_whole_number(value: object, name: str, *, textual: bool, minimum: int 
         value = int(value)
     elif isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(f"{name}: must be a whole number")
-    if not minimum <= value <= MAX_WHOLE_NUMBER:  # type: ignore[operator]
+    if not minimum <= value <= MAX_WHOLE_NUMBER:
         raise InvalidRequest(f"{name}: must be a whole number from {minimum} to {MAX_WHOLE_NUMBER}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_name(name: object) -> str:

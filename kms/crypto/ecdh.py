@@ -10,7 +10,7 @@ the curve, or is a low-order X25519 point (all-zero output) is :class:`InvalidPe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
@@ -74,7 +74,9 @@ class EcdhKey(LoadedKey):
             label = _curve_label(curve)
             raise InvalidKeyMaterial(material_problem(key_type, f"expected an {label} key"))
         self._curve = curve
-        self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = private
+        self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = cast(
+            x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey, private  # narrowed just above
+        )
         self._public_pem = public_key_pem(private.public_key())
 
     @property

@@ -14,7 +14,7 @@ seed) cannot be loaded by the backend and are refused on import.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography.exceptions import InvalidSignature as BadSignature
 from cryptography.hazmat.primitives.asymmetric import mldsa
@@ -78,8 +78,8 @@ class MlDsaKey(LoadedKey):
         private = load_private_key(key_type, material)
         if not isinstance(private, params.private_class):
             raise InvalidKeyMaterial(material_problem(key_type, f"expected an {params.name} key"))
-        self._private: PrivateKey | None = private
-        self._set_public(private.public_key(), params)
+        self._private: PrivateKey | None = cast(PrivateKey, private)  # narrowed just above
+        self._set_public(cast(PublicKey, private.public_key()), params)
 
     @classmethod
     def verify_only(
@@ -92,7 +92,7 @@ class MlDsaKey(LoadedKey):
         self = cls.__new__(cls)
         LoadedKey.__init__(self, key_type)
         self._private = None
-        self._set_public(public, params)
+        self._set_public(cast(PublicKey, public), params)
         return self
 
     def _set_public(self, public: PublicKey, params: ParameterSet) -> None:

@@ -13,7 +13,7 @@ seed form).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography.hazmat.primitives.asymmetric import mlkem
 
@@ -79,7 +79,7 @@ class MlKemKey(LoadedKey):
         if not isinstance(private, params.private_class):
             raise InvalidKeyMaterial(material_problem(key_type, f"expected an {params.name} key"))
         self._params = params
-        self._private: PrivateKey | None = private
+        self._private: PrivateKey | None = cast(PrivateKey, private)  # narrowed just above
         self._public_pem = public_key_pem(private.public_key())
 
     @property

@@ -135,29 +135,33 @@ def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
             cursor.execute("UPDATE kms_apitoken SET last_used_at = %s WHERE id = %s", (now, token_id))
 
 
-def authorize(principal: Principal, name: str, operation: Operation) -> KeySnap:
+def authorize(principal: Principal, name: str, operation: Operation, namespace: str = "",
+              shown: str = "") -> KeySnap:  # fmt: skip
     """The key, if the principal may do `operation` with it: hide (404) or deny (403).
 
     Holding no permission on a key means not seeing it: it answers like a missing key. A
     token's scope (kms.services.tokens.scope_permits) refuses what it leaves out, as on the
-    control plane.
+    control plane. `namespace` is the key space ("" native; a Transit mount's otherwise) and
+    `shown` the key's name outside it (`<mount>/<name>`, kms.transit.namespaces): the name a
+    token's scope and the messages use.
     """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise KeyNotFound(printable_name(name))
-    key = CACHE.key(name)
+    key = CACHE.key(name, namespace)
     if key is None:
-        raise KeyNotFound(name)
+        raise KeyNotFound(shown or name)
+    scoped = shown or key.name
     for needed in operation.permissions:  # the token's scope first: it binds superusers too
-        if not scope_permits(principal.scope_keys, principal.scope_operations, key.name, needed):
-            raise PermissionDenied(f"this token's scope does not allow {needed} with key '{key.name}'")
+        if not scope_permits(list(principal.scope_keys), list(principal.scope_operations), scoped, needed):
+            raise PermissionDenied(f"this token's scope does not allow {needed} with key '{scoped}'")
     if principal.is_superuser:
         return key
     held = CACHE.permissions_of(principal.user_id, key.id) if principal.user_id is not None else frozenset()
     for needed in operation.permissions:
         if needed not in held:
             if not held:
-                raise KeyNotFound(key.name)
-            raise PermissionDenied(f"you may not {needed} with key '{key.name}'")
+                raise KeyNotFound(scoped)
+            raise PermissionDenied(f"you may not {needed} with key '{scoped}'")
     return key
 
 
@@ -222,22 +226,24 @@ def _failed(event: dict[str, Any], exc: BaseException) -> None:
 
 
 def execute(principal: Principal, operation: Operation, name: str, items: list[Any], options: dict[str, Any],
-            *, source: str, request_id: str = "", remote_addr: str = "") -> Outcome:  # fmt: skip
+            *, source: str, request_id: str = "", remote_addr: str = "", namespace: str = "",
+            shown: str = "") -> Outcome:  # fmt: skip
     """Authorize, run and audit one parsed request: the part every caller shares.
 
     Raises the operation's error (after auditing it); returns the outcome (after auditing it).
+    `namespace`/`shown`: a Transit mount's key space and the key's name outside it (authorize).
     """
-    event = _event(principal, operation, name, source, request_id, remote_addr)
+    event = _event(principal, operation, shown or name, source, request_id, remote_addr)
     try:
-        return _execute(principal, operation, name, items, options, event)
+        return _execute(principal, operation, name, items, options, event, namespace, shown)
     except ERRORS as exc:
         _failed(event, exc)
         raise
 
 
 def _execute(principal: Principal, operation: Operation, name: str, items: list[Any], options: dict[str, Any],
-             event: dict[str, Any]) -> Outcome:  # fmt: skip
-    key = authorize(principal, name, operation)
+             event: dict[str, Any], namespace: str = "", shown: str = "") -> Outcome:  # fmt: skip
+    key = authorize(principal, name, operation, namespace, shown)
     event.update(key_uid=str(uuid.UUID(bytes=key.uid)), key_id=key.id)
     cost = costs.of_request(key.key_type, operation.name, items)
     if cost > 1 and principal.auth_method == "token":

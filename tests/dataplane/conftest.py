@@ -4,7 +4,6 @@ import pytest
 from django.test import override_settings
 
 from kms.dataplane import spool
-
 from kms.services.actor import Actor
 from kms.services.tokens import token_create
 

@@ -5,7 +5,6 @@ import json
 import os
 
 import pytest
-from django.test import override_settings
 
 from egide_site.wsgi import application
 from kms.dataplane import spool
@@ -15,18 +14,6 @@ from tests.dataplane.conftest import wsgi_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = json.dumps({"plaintext": base64.b64encode(b"secret-payload").decode()}).encode()
-
-
-@pytest.fixture
-def spooled(tmp_path):
-    with override_settings(EGIDE_AUDIT_SINK="spool", EGIDE_AUDIT_SPOOL_DIR=tmp_path, EGIDE_AUDIT_SHIP_INTERVAL_MS=3_600_000):
-        writer = spool.SpoolWriter()
-        original, spool.WRITER = spool.WRITER, writer
-        try:
-            yield tmp_path
-        finally:
-            writer.path = None  # nothing left for its exit-time shipping
-            spool.WRITER = original
 
 
 def test_each_operation_is_spooled_then_shipped_exactly_once(spooled, bearer, create_key):

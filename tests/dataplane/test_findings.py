@@ -66,8 +66,9 @@ def test_the_table_sink_records_the_same_body_instead_of_failing(bearer: str, cr
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_line_the_database_refuses_is_quarantined_and_shipping_goes_on(spooled: Any, bearer: str,
-                                                                          create_key: Any, lane: Any) -> None:  # fmt: skip
+def test_a_line_the_database_refuses_is_quarantined_and_shipping_goes_on(
+    spooled: Any, bearer: str, create_key: Any, lane: Any
+) -> None:
     create_key("k", "aes256")
     assert wsgi_call(lane, "/v1/kms/encrypt/k", BODY, bearer)[0] == 200
     with open(spool.WRITER.path, "ab") as fh:  # a line no sanitizing can save: `at` is not a time

@@ -17,14 +17,8 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from kms.models import AuditEvent
-from tests.security.test_hostile_input import (  # noqa: F401 - `world` is a fixture
-    GROUPS,
-    NOTHING,
-    Case,
-    World,
-    _fresh_budgets,
-    world,
-)
+from tests.security.test_hostile_input import GROUPS, NOTHING, Case, World, _fresh_budgets
+from tests.security.test_hostile_input import world as world  # noqa: F401 - a fixture, used by name
 
 DATA_PLANE = ("encrypt", "decrypt", "rewrap", "datakey", "sign", "verify")
 COMPARED_HEADERS = (
