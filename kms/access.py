@@ -33,7 +33,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "kms-auditor": ("view", "audit"),
 }
 # Use of a key's material.
-USE = ("encrypt", "decrypt", "sign", "verify")
+USE = ("encrypt", "decrypt", "sign", "verify", "hmac", "decapsulate", "derive")
 # Never given on a key by its administrators: approvers are the kms-approver role, managed by
 # whoever manages users (superusers).
 ROLE_ONLY = ("approve",)

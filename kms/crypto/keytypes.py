@@ -334,7 +334,6 @@ def _mldsa(params: mldsa.ParameterSet, level: int) -> KeyType:
         sign_context_max=mldsa.MAX_CONTEXT_LENGTH,
         max_signature_length=params.signature_length,
         work={2: (170, 33), 3: (280, 50)}.get(level, (330, 77)),
-        served=False,
     )
 
 
@@ -352,7 +351,6 @@ def _mlkem(params: mlkem.ParameterSet, level: int) -> KeyType:
         ciphertext_length=params.ciphertext_length,
         shared_secret_length=mlkem.SHARED_SECRET_LENGTH,
         work=(12, 12),
-        served=False,
     )
 
 
@@ -366,7 +364,6 @@ def _ecdh(name: str, curve: ec.EllipticCurve | None, label: str) -> KeyType:
         summary=f"{label} key agreement: derive a raw shared secret with a peer's public key",
         shared_secret_length=ecdh.shared_secret_length(curve),
         work=(140, 140) if curve is _P384 else (20, 20),
-        served=False,
     )
 
 
@@ -414,7 +411,6 @@ for _entry in (
         material_format=RAW,
         material_length=mac.KEY_LENGTH,
         transit_name="hmac",
-        served=False,
     ),
     _mldsa(mldsa.ML_DSA_44, 2),
     _mldsa(mldsa.ML_DSA_65, 3),

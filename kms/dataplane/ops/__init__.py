@@ -11,9 +11,19 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from kms.dataplane.core import Operation
-from kms.dataplane.ops import datakey, decrypt, encrypt, rewrap, sign, verify
+from kms.dataplane.ops import (
+    datakey,
+    decapsulate,
+    decrypt,
+    derive_shared_secret,
+    encrypt,
+    hmac,
+    rewrap,
+    sign,
+    verify,
+)
 
-_MODULES = (encrypt, decrypt, sign, verify, datakey, rewrap)
+_MODULES = (encrypt, decrypt, sign, verify, datakey, rewrap, hmac, decapsulate, derive_shared_secret)
 OPERATIONS: MappingProxyType[str, Operation] = MappingProxyType({m.OPERATION.name: m.OPERATION for m in _MODULES})
 
 

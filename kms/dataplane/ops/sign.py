@@ -1,4 +1,4 @@
-"""sign: data (or its digest, `prehashed`) → an `egide:v<N>:` signature."""
+"""sign: data (or its digest, `prehashed`; ML-DSA: with a `context`) → an `egide:v<N>:` signature."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ SIGNING_FIELDS = {
     "algorithm": optional("str", "hash: the key type's default when absent", max_length=16, choices=HASHES),
     "padding": optional("str", "RSA only: pss (default) or pkcs1v15", max_length=16, choices=PADDINGS),
     "prehashed": optional("bool", "`data` is already the digest"),
+    "context": optional("b64", "ML-DSA only: the context string, at most 255 bytes, base64"),
 }
 
 
 def sign_args(item: dict[str, Any]) -> dict[str, Any]:
     return {"hash_name": item.get("algorithm"), "padding": item.get("padding"),
-            "prehashed": item.get("prehashed", False)}  # fmt: skip
+            "prehashed": item.get("prehashed", False), "context": item.get("context")}  # fmt: skip
 
 
 def run(key: KeySnap, versions: Versions, items: Sequence[Any], options: dict[str, Any]) -> Outcome:
