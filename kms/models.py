@@ -24,7 +24,7 @@ KEY_TYPE_CHOICES = [(name, name) for name in KEY_TYPES]
 # Per-key permission names, as the API and the grants editor spell them.
 # The Django codename is "<name>_key" (view_key and delete_key are Django's defaults).
 KEY_PERMISSIONS = (
-    "view", "encrypt", "decrypt", "sign", "verify", "rotate",
+    "view", "encrypt", "decrypt", "sign", "verify", "hmac", "decapsulate", "derive", "rotate",
     "manage", "delete", "export", "grant", "approve",
 )  # fmt: skip
 
