@@ -17,8 +17,10 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from kms.models import AuditEvent
-from tests.security.test_hostile_input import GROUPS, NOTHING, Case, World, _fresh_budgets
-from tests.security.test_hostile_input import world as world  # noqa: F401 - a fixture, used by name
+from tests.security.hostile.cases_dataplane import CASES
+from tests.security.hostile.corpus import NOTHING, Case, World, _fresh_budgets, groups
+
+GROUPS = groups(CASES)
 
 DATA_PLANE = ("encrypt", "decrypt", "rewrap", "datakey", "sign", "verify")
 COMPARED_HEADERS = (

@@ -1,0 +1,1 @@
+"""The hostile-input corpus, by surface (see corpus.py)."""
