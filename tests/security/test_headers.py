@@ -181,10 +181,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.mark.browser
 def test_the_docs_page_renders_in_chromium_under_the_real_policy(
-    live_server: Any, monkeypatch: pytest.MonkeyPatch
+    live_server: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     """Our own headers, not a policy the test injects: the Swagger UI draws the API and the
     browser reports no Content-Security-Policy violation."""
+    settings.EGIDE_API_DOCS_PUBLIC = True  # who may read them: tests/api/test_schema.py
     if not CHROMIUM.exists():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")

@@ -58,10 +58,18 @@ def test_it_answers_an_outsider_not_found(as_mallory, aes_key):
     assert as_mallory.post("/keys/payments/grants/add/", data).status_code == 404
 
 
-def test_it_explains_an_unknown_user(as_alice, aes_key):
+def test_it_explains_an_unknown_user_to_those_who_may_see_users(as_root, aes_key):
+    data = {"principal": "user", "who": "nobody", "permissions": ["view"]}
+    html = htmx(as_root, "post", "/keys/payments/grants/add/", data).content.decode()
+    assert "no user named &#x27;nobody&#x27;" in html
+
+
+def test_it_names_no_unknown_user_to_others(as_alice, aes_key):
+    # Issue 14, finding 5: a key administrator who may not see users learns nothing of names.
     data = {"principal": "user", "who": "nobody", "permissions": ["view"]}
     html = htmx(as_alice, "post", "/keys/payments/grants/add/", data).content.decode()
-    assert "no user named &#x27;nobody&#x27;" in html
+    assert "no user named" not in html
+    assert "you may not grant with key &#x27;payments&#x27;" in html
 
 
 def test_it_explains_a_form_missing_permissions(as_alice, aes_key):

@@ -80,6 +80,7 @@ def make_token(page) -> None:
 
     page.get_by_role("link", name="API tokens").click()
     page.get_by_label("Name").fill("ci-deploy")
+    page.get_by_label("Your password").fill("pw-alice")  # asked again: a token acts as you
     page.get_by_role("button", name="Create token").click()
     expect(page.locator("#new-token")).to_have_value(re.compile(r"^egd_"))
     screenshot(page, "05-tokens")
