@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from kms.api import views_access, views_auth, views_crypto, views_keys, views_meta, views_users
+from kms.api import views_access, views_auth, views_crypto, views_keys, views_meta, views_public, views_users
 from kms.api.errors import api_not_found
 from kms.api.schema import documented_by
 from kms.dataplane import views as dataplane
@@ -21,6 +21,8 @@ urlpatterns = [
     path("kms/keys/<str:name>/restore", views_keys.RestoreView.as_view(), name="restore"),
     path("kms/keys/<str:name>/public", views_keys.PublicKeyView.as_view(), name="public"),
     path("kms/keys/<str:name>/export", views_keys.ExportView.as_view(), name="export"),
+    path("kms/keys/<str:name>/jwks", views_public.JwksView.as_view(), name="jwks"),
+    path("kms/random", views_public.RandomView.as_view(), name="random"),
     path("kms/keys/<str:name>/versions/<int:version>/disable", views_keys.VersionDisableView.as_view(),
          name="version-disable"),
     path("kms/keys/<str:name>/versions/<int:version>/enable", views_keys.VersionEnableView.as_view(),
