@@ -47,6 +47,9 @@ class VersionStatus(models.TextChoices):
 class Key(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # bound into every AAD
     name = models.CharField(max_length=128)
+    # The key space: "" is Egide's native space (the Transit mount `transit` too); another
+    # Transit mount's keys carry its namespace (kms.transit.models.TransitMount.namespace).
+    namespace = models.CharField(max_length=40, blank=True, default="", editable=False)
     key_type = models.CharField(max_length=16, choices=KEY_TYPE_CHOICES)
     description = models.TextField(blank=True, default="")
     state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.ACTIVE)
@@ -79,15 +82,20 @@ class Key(models.Model):
         ]
         constraints = [
             # A purged key keeps its row (tombstone) but frees its name. Names are unique
-            # regardless of case: "payments" and "PAYMENTS" cannot both be live keys.
+            # regardless of case: "payments" and "PAYMENTS" cannot both be live keys, within
+            # one key space (namespace: a Transit mount's keys are their own space).
             models.UniqueConstraint(
-                Lower("name"), condition=~models.Q(state="purged"), name="key_name_ci_unique_live"
+                "namespace", Lower("name"), condition=~models.Q(state="purged"),
+                name="key_namespace_name_ci_unique_live",
             ),
             models.CheckConstraint(
                 condition=models.Q(current_version__gte=1), name="key_current_version_positive"
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_rotation_at"])]
+        indexes = [
+            models.Index(fields=["state", "next_rotation_at"]),
+            models.Index(fields=["namespace", "name"], name="key_namespace_name"),  # the data plane's lookup
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -313,3 +321,6 @@ class AuditSpoolOffset(models.Model):
 
     class Meta:
         default_permissions = ()
+
+
+from kms.transit.models import TransitMount  # noqa: E402, F401 - registered with the kms app

@@ -5,6 +5,7 @@ from kms.api import views_access, views_auth, views_crypto, views_keys, views_me
 from kms.api.errors import api_not_found
 from kms.api.schema import documented_by
 from kms.dataplane import views as dataplane
+from kms.transit import views as transit_views
 
 app_name = "api"
 
@@ -48,6 +49,9 @@ urlpatterns = [
     path("users/<str:username>/deactivate", views_users.UserDeactivateView.as_view(),
          name="user-deactivate"),
     path("users/<str:username>/roles", views_users.UserRolesView.as_view(), name="user-roles"),
+    # The Vault/OpenBao Transit dialect (kms.transit): sys/mounts, auth/token and enabled mounts;
+    # any other path answers the JSON 404 below.
+    re_path(r"^(?P<path>.+)$", transit_views.dispatch, name="transit"),
     # Last: any other path under /v1/ is the JSON 404, in DEBUG too (not Django's HTML page).
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]

@@ -89,11 +89,12 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
 
-def load_key(name: str) -> KeySnap | None:
+def load_key(name: str, namespace: str = "") -> KeySnap | None:
+    """The live key `name` of a key space: "" is the native one (kms.transit.namespaces)."""
     row = _fetchone(
         "SELECT id, uid, name, key_type, state, current_version, min_encryption_version, "
-        "min_decryption_version FROM kms_key WHERE name = %s AND state <> 'purged'",
-        (name,),
+        "min_decryption_version FROM kms_key WHERE namespace = %s AND name = %s AND state <> 'purged'",
+        (namespace, name),
     )
     if row is None:
         return None
@@ -177,7 +178,7 @@ class StateCache:
 
     def _reset(self) -> None:
         self.tokens: dict[str, TokenSnap | None] = {}
-        self.keys: dict[str, KeySnap | None] = {}
+        self.keys: dict[tuple[str, str], KeySnap | None] = {}
         self.versions: dict[tuple[int, int], VersionSnap | None] = {}
         self.permissions: dict[tuple[int, int], frozenset[str]] = {}
 
@@ -246,8 +247,8 @@ class StateCache:
     def token(self, token_hash: str) -> TokenSnap | None:
         return self._cached(self.tokens, token_hash, lambda: load_token(token_hash))
 
-    def key(self, name: str) -> KeySnap | None:
-        return self._cached(self.keys, name, lambda: load_key(name))
+    def key(self, name: str, namespace: str = "") -> KeySnap | None:
+        return self._cached(self.keys, (namespace, name), lambda: load_key(name, namespace))
 
     def version(self, key_id: int, version: int) -> VersionSnap | None:
         snap = self._cached(self.versions, (key_id, version), lambda: self._loaded_version(key_id, version))

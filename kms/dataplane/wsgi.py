@@ -22,6 +22,7 @@ from kms.dataplane import parse
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.pipeline import Request, serve
 from kms.middleware import api_security_headers
+from kms.transit import views as transit_views
 
 PATH = re.compile(rf"^/v1/kms/({'|'.join(OPERATIONS)})/([^/]+)$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -38,20 +39,34 @@ class FastLane:
         match = PATH.match(environ.get("PATH_INFO", ""))
         if match is None:
             return None
+        if not self._secure_enough(environ):
+            return None  # Django's middleware answers with its redirect
+        return match
+
+    @staticmethod
+    def _secure_enough(environ: dict[str, Any]) -> bool:
         if settings.SECURE_SSL_REDIRECT and environ.get("wsgi.url_scheme") != "https":
             forwarded = settings.SECURE_PROXY_SSL_HEADER
             if not forwarded or environ.get(forwarded[0]) != forwarded[1]:
-                return None  # Django's middleware answers with its redirect
-        return match
+                return False
+        return True
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = self._take(environ)
-        if match is None:
+        # The Transit dialect's hot paths (kms.transit.views): the same lane, its own codec.
+        transit = match is None and transit_views.take(environ) and self._secure_enough(environ)
+        if match is None and not transit:
             return self.django_app(environ, start_response)
         offered = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         close_old_connections()  # what Django's request_started/finished signals would do
         try:
-            reply = serve(request_of(environ, match, offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex))
+            if transit:
+                body = _read(environ, environ.get("CONTENT_LENGTH", ""))
+                reply = transit_views.serve_environ(environ, body, _host(environ), request_id)
+            else:
+                assert match is not None
+                reply = serve(request_of(environ, match, request_id))
         finally:
             close_old_connections()
         secure = _is_secure(environ)

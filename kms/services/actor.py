@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SOURCES = ("api", "web", "cli", "admin", "system")
+SOURCES = ("api", "web", "cli", "admin", "system", "transit")  # transit: the Vault/OpenBao dialect (kms.transit)
 
 
 @dataclass(frozen=True)

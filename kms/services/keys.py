@@ -32,6 +32,7 @@ from kms.services import approvals
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
 from kms.services.operation import Abandoned, Operation, operation
+from kms.transit import namespaces
 
 log = logging.getLogger(__name__)
 MAX_APPROVALS = 10
@@ -53,6 +54,12 @@ def _generate(key_type: str) -> NewMaterial:
     kt = get_key_type(key_type)
     material = kt.generate()
     return NewMaterial(material, kt.load(material, trusted=True).public_key_pem() or "")
+
+
+def _imported(key_type: str, material: bytes) -> NewMaterial:
+    kt = get_key_type(key_type)
+    stored = kt.import_material(material)  # InvalidKeyMaterial unless a whole, matching key of the type
+    return NewMaterial(stored, kt.load(stored, trusted=True).public_key_pem() or "")
 
 
 def _store_version(key: Key, version: int, new: NewMaterial) -> KeyVersion:
@@ -111,22 +118,26 @@ def _is_text(value: object, max_length: int) -> bool:
     return isinstance(value, str) and len(value) <= max_length and "\x00" not in value
 
 
-def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key:
-    with operation(actor, "create", key_name=name) as op:
+def key_create(*, actor: Actor, name: str, key_type: str, material: bytes | None = None, **options: Any) -> Key:
+    """A new key; with `material` (imported: checked in full by its type, kms.crypto.keytypes
+    KeyType.import_material) instead of generated material, audited as `import`."""
+    with operation(actor, "create" if material is None else "import", key_name=name) as op:
         rules.check_name(name)
         get_key_type(key_type)  # InvalidKeyType lists the valid names
         if not actor.is_system:
             access.require_global(actor.user, "add")
         values = _settings_values(key_type, options)
         values.setdefault("approvals_required", settings.EGIDE_APPROVALS_REQUIRED_DEFAULT)
-        if Key.objects.exclude(state=KeyState.PURGED).filter(name__iexact=name).exists():
+        space = namespaces.current()  # the native space unless a Transit mount's request set another
+        if Key.objects.exclude(state=KeyState.PURGED).filter(namespace=space.namespace, name__iexact=name).exists():
             raise KeyExists(_exists_message(name))
-        new = _generate(key_type)
+        new = _generate(key_type) if material is None else _imported(key_type, material)
         try:
             with transaction.atomic():
                 now = timezone.now()
                 key = Key.objects.create(
-                    name=name, key_type=key_type, created_by=actor.user, last_rotated_at=now, **values
+                    name=name, namespace=space.namespace, key_type=key_type, created_by=actor.user,
+                    last_rotated_at=now, **values,
                 )
                 key.next_rotation_at = _next_rotation(key, now)
                 key.save(update_fields=["next_rotation_at"])
@@ -143,7 +154,8 @@ def key_create(*, actor: Actor, name: str, key_type: str, **options: Any) -> Key
 
 
 def _exists_message(name: str) -> str:
-    other = Key.objects.exclude(state=KeyState.PURGED).filter(name__iexact=name).values_list("name", flat=True).first()
+    live = Key.objects.exclude(state=KeyState.PURGED).filter(namespace=namespaces.current().namespace)
+    other = live.filter(name__iexact=name).values_list("name", flat=True).first()
     if other is not None and other != name:
         return f"a key named '{other}' already exists (key names are unique regardless of case)"
     return f"a key named '{name}' already exists"

@@ -8,6 +8,7 @@ from kms.models import Key, KeyState, KeyVersion
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services.actor import Actor
 from kms.services.tokens import scope_permits
+from kms.transit import namespaces
 
 
 def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> Key:
@@ -22,7 +23,8 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
     keys = Key.objects.exclude(state=KeyState.PURGED)
     if lock:
         keys = keys.select_for_update()
-    key = keys.filter(name=name).first()
+    space = namespaces.current()  # the native space unless a Transit mount's request set another
+    key = keys.filter(namespace=space.namespace, name=name).first()
     if key is None:
         raise KeyNotFound(printable_name(name))
     approval = actor.extra.get("approval")
@@ -32,7 +34,7 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
         raise KeyNotFound(printable_name(name))
     if not actor.is_system:
         access.require(actor.user, key, permission)
-    require_token_scope(actor, key.name, permission)
+    require_token_scope(actor, space.qualified(key.name), permission)
     return key
 
 

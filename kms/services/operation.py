@@ -26,6 +26,7 @@ from kms.models import Key
 from kms.rules import printable_name
 from kms.services import audit
 from kms.services.actor import Actor
+from kms.transit import namespaces
 
 # "Not found" for something one may not see is how a refusal looks (no existence leak).
 DENIALS = {"permission_denied", "key_not_found", "token_not_found", "unauthenticated"}
@@ -65,7 +66,8 @@ class Operation:
     def __init__(self, actor: Actor, action: str, key_name: str) -> None:
         self.actor = actor
         self.action = action
-        self.key_name = printable_name(key_name) if key_name else ""
+        # A Transit mount's key is named `<mount>/<name>` (kms.transit.namespaces); a native one as is.
+        self.key_name = printable_name(namespaces.current().qualified(key_name)) if key_name else ""
         self.key: Key | None = None
         self.key_version: int | None = None
         self.recorded = False

@@ -14,6 +14,7 @@ from django.utils import timezone
 from kms.services.rotation import annotate_rotation_due
 from kms.services.actor import Actor
 from kms.services.operation import operation
+from kms.transit import namespaces
 
 MAX_PAGE = 1000
 _NAME_TEXT = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
@@ -48,6 +49,7 @@ def keys_list(
         if after is not None and not (after.isascii() and after.isdigit() and len(after) < 19):
             raise InvalidRequest("cursor is not one this server issued")
         keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
+        keys = keys.filter(namespace=namespaces.current().namespace)  # one key space (kms.transit.namespaces)
         if key_type:
             keys = keys.filter(key_type=key_type)
         if status:
