@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from guardian.shortcuts import assign_perm
 

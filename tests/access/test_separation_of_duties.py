@@ -23,7 +23,6 @@ from kms.exceptions import (
     ApprovalRequired,
     Conflict,
     DeletionDisabled,
-    GrantNotFound,
     KeyExists,
     KeyNotFound,
     PermissionDenied,
@@ -312,18 +311,23 @@ def test_4_restoring_a_deleted_key_waits_too(admin1, guarded, system):
 
 
 @pytest.mark.django_db
-def test_4_the_admin_action_on_versions_is_gated_as_well(admin1, guarded, django_user_model):
+def test_4_the_admin_actions_on_versions_are_for_superusers_only(admin1, guarded, django_user_model):
+    """The admin's version actions: a staff key administrator cannot reach them; a superuser
+    acts alone there (break-glass), flagged in the audit trail."""
     from tests.web.conftest import logged_in
 
     admin1.is_staff = True
     admin1.save()
     admin1.user_permissions.add(Permission.objects.get(codename="view_keyversion"))
     kv = KeyVersion.objects.get(key=guarded, version=1)
-    response = logged_in(admin1).post("/admin/kms/keyversion/",
-                                      {"action": "disable_versions", "_selected_action": [kv.pk]})  # fmt: skip
-    assert response.status_code == 302
+    form = {"action": "disable_versions", "_selected_action": [kv.pk]}
+    assert logged_in(admin1).post("/admin/kms/keyversion/", form).status_code == 302
     assert KeyVersion.objects.get(pk=kv.pk).disabled_at is None
-    assert ApprovalRequest.objects.filter(action="disable_version", status="pending").count() == 1
+    root = make_user(django_user_model, "root", superuser=True)
+    logged_in(root).post("/admin/kms/keyversion/", form)
+    assert KeyVersion.objects.get(pk=kv.pk).disabled_at is not None
+    event = AuditEvent.objects.get(action="disable_version")
+    assert event.source == "admin" and event.details["superuser"] is True
 
 
 # --- 5. removing what is not there (or not there on this key) is refused -------------------

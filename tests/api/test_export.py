@@ -35,7 +35,7 @@ def wrapped_forms(key_name: str) -> list[str]:
 def test_material_appears_only_in_the_export_answer(api_root, key_type):
     created = post(api_root, "/v1/kms/keys/portable", {"type": key_type, "exportable": True})
     post(api_root, "/v1/kms/keys/portable/rotate")
-    exported = data(api_root.get("/v1/kms/keys/portable/export"))
+    exported = data(api_root.post("/v1/kms/keys/portable/export", {}, format="json"))
     assert exported["name"] == "portable" and exported["type"] == key_type
     assert [v["version"] for v in exported["versions"]] == [1, 2]
     secrets = [
@@ -66,7 +66,7 @@ def test_exported_aes_material_decrypts_what_the_key_encrypted(api_root):
     sealed = data(post(api_root, "/v1/kms/encrypt/portable", {"plaintext": b64(b"hello")}))[
         "ciphertext"
     ]
-    material = unb64(data(api_root.get("/v1/kms/keys/portable/export"))["versions"][0]["material"])
+    material = unb64(data(api_root.post("/v1/kms/keys/portable/export", {}, format="json"))["versions"][0]["material"])
     assert len(material) == 32
     blob = unb64(sealed.rpartition(":")[2])
     key = Key.objects.get(name="portable")
@@ -79,24 +79,30 @@ def test_exported_aes_material_decrypts_what_the_key_encrypted(api_root):
 
 def test_a_key_that_is_not_exportable_refuses_export(api_root, create_key):
     create_key("fixed", "aes256")
-    error(api_root.get("/v1/kms/keys/fixed/export"), 403, "export_disabled")
+    error(api_root.post("/v1/kms/keys/fixed/export", {}, format="json"), 403, "export_disabled")
 
 
 def test_export_needs_the_export_permission(api_alice, api_bob, api_mallory, alice, create_key):
     key = create_key("portable", "aes256", exportable=True)
-    error(api_alice.get("/v1/kms/keys/portable/export"), 403, "permission_denied")
-    error(api_bob.get("/v1/kms/keys/portable/export"), 403, "permission_denied")
-    error(api_mallory.get("/v1/kms/keys/portable/export"), 404, "key_not_found")
+    error(api_alice.post("/v1/kms/keys/portable/export", {}, format="json"), 403, "permission_denied")
+    error(api_bob.post("/v1/kms/keys/portable/export", {}, format="json"), 403, "permission_denied")
+    error(api_mallory.post("/v1/kms/keys/portable/export", {}, format="json"), 404, "key_not_found")
     assign_perm("kms.export_key", alice, key)
-    assert data(api_alice.get("/v1/kms/keys/portable/export"))["versions"]
+    assert data(api_alice.post("/v1/kms/keys/portable/export", {}, format="json"))["versions"]
 
 
 def test_export_takes_no_query_parameters(api_root, create_key):
     create_key("portable", "aes256", exportable=True)
-    error(api_root.get("/v1/kms/keys/portable/export?version=1"), 400, "invalid_request")
+    error(api_root.post("/v1/kms/keys/portable/export?version=1", {}, format="json"), 400, "invalid_request")
+
+
+def test_export_is_a_post_and_a_get_answers_405(api_root, create_key):
+    """A GET filed approval requests in the caller's name from any link (issue 13)."""
+    create_key("portable", "aes256", exportable=True)
+    error(api_root.get("/v1/kms/keys/portable/export"), 405, "method_not_allowed")
 
 
 def test_a_disabled_key_is_not_exported(api_root, create_key):
     create_key("portable", "aes256", exportable=True)
     post(api_root, "/v1/kms/keys/portable/disable")
-    error(api_root.get("/v1/kms/keys/portable/export"), 409, "key_disabled")
+    error(api_root.post("/v1/kms/keys/portable/export", {}, format="json"), 409, "key_disabled")

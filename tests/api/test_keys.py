@@ -18,6 +18,7 @@ INFO_FIELDS = {
 }  # fmt: skip
 VERSION_FIELDS = {
     "version", "created_at", "status", "encrypt_count", "decrypt_count", "sign_count", "verify_count",
+    "destroy_after",
 }  # fmt: skip
 
 
@@ -199,7 +200,11 @@ def test_a_version_is_disabled_enabled_and_destroyed(api_alice, create_key):
     assert data(post(api_alice, f"{base}/enable")) == {"version": 1, "status": "decrypt-only"}
     error(post(api_alice, f"{base}/destroy"), 400, "invalid_request")  # still decryptable
     data(api_alice.patch("/v1/kms/keys/payments", {"min_decryption_version": 2}, format="json"))
-    assert data(post(api_alice, f"{base}/destroy")) == {"version": 1, "status": "destroyed"}
+    # Destruction waits out the recovery window (issue 13): scheduled, then wiped by the scheduler.
+    assert data(post(api_alice, f"{base}/destroy")) == {"version": 1, "status": "retired"}
+    assert data(api_alice.get("/v1/kms/keys/payments"))["versions"][0]["destroy_after"]
+    assert data(post(api_alice, f"{base}/restore")) == {"version": 1, "status": "retired"}
+    assert data(api_alice.get("/v1/kms/keys/payments"))["versions"][0]["destroy_after"] is None
 
 
 def test_the_current_version_cannot_be_disabled(api_alice, create_key):

@@ -91,7 +91,11 @@ def test_every_operation_documents_its_errors_in_the_one_shape(schema):
 
 def test_approval_answers_202_where_an_action_can_wait(schema):
     for path, method in [("/v1/kms/keys/{name}", "delete"), ("/v1/kms/keys/{name}", "patch"),
-                         ("/v1/kms/keys/{name}/disable", "post"), ("/v1/kms/keys/{name}/export", "get"),
+                         ("/v1/kms/keys/{name}/disable", "post"), ("/v1/kms/keys/{name}/export", "post"),
+                         ("/v1/kms/keys/{name}/enable", "post"), ("/v1/kms/keys/{name}/restore", "post"),
+                         ("/v1/kms/keys/{name}/versions/{version}/disable", "post"),
+                         ("/v1/kms/keys/{name}/versions/{version}/enable", "post"),
+                         ("/v1/kms/keys/{name}/versions/{version}/restore", "post"),
                          ("/v1/kms/keys/{name}/versions/{version}/destroy", "post")]:  # fmt: skip
         assert "202" in schema["paths"][path][method]["responses"], (path, method)
 

@@ -10,6 +10,7 @@ import pytest
 from kms.client import (
     ApprovalPending,
     Ciphertext,
+    EgideClient,
     InvalidCiphertext,
     InvalidRequest,
     KeyExists,
@@ -18,6 +19,8 @@ from kms.client import (
     OperationNotAllowed,
     Unauthenticated,
 )
+from kms.services.actor import Actor
+from kms.services.tokens import token_create
 
 
 def test_keys_are_created_listed_page_by_page_and_read(client):
@@ -98,15 +101,18 @@ def test_public_key_and_export(client):
     assert exported["type"] == "aes256" and len(exported["versions"][0]["material"]) == 32
 
 
-def test_lifecycle_and_approvals(client):
+def test_lifecycle_and_approvals(client, alice, live_server):
     client.create_key("k", "aes256")
     assert client.disable("k")["status"] == "disabled"
     assert client.enable("k")["status"] == "active"
     assert client.delete("k") is None
     assert client.restore("k")["status"] == "active"
     client.create_key("guarded", "aes256", approvals_required=1)
+    # A key administrator waits for approvers (the superuser would act alone: break-glass).
+    _, raw = token_create(actor=Actor.system(), user=alice)
+    admin = EgideClient(live_server.url, raw)
     with pytest.raises(ApprovalPending) as caught:
-        client.delete("guarded")
+        admin.delete("guarded")
     request = caught.value.request
     assert (request["action"], request["key"], request["status"]) == (
         "delete",
@@ -115,18 +121,24 @@ def test_lifecycle_and_approvals(client):
     )
     assert client.approval(request["id"])["id"] == request["id"]
     assert [r["id"] for r in client.list_approvals(key="guarded")] == [request["id"]]
-    assert client.cancel(request["id"])["status"] == "cancelled"
+    assert admin.cancel(request["id"])["status"] == "cancelled"
 
 
-def test_grants(client, bob):
+def test_grants(client, mallory):
     client.create_key("k", "aes256")
-    client.add_grant("k", user="bob", permissions=["encrypt"])
-    mine = [g for g in client.list_grants("k") if g.get("user") == "bob"]
-    assert mine and "encrypt" in mine[0]["permissions"]
-    client.remove_grant("k", user="bob", permissions=["encrypt"])
+    client.add_grant("k", user="mallory", permissions=["encrypt"])
+    mine = [g for g in client.list_grants("k") if g.get("user") == "mallory"]
+    assert mine and "encrypt" in mine[0]["permissions"] and mine[0]["through"] == "direct"
+    client.remove_grant("k", user="mallory", permissions=["encrypt"])
     assert not any(
-        "encrypt" in g["permissions"] for g in client.list_grants("k") if g.get("user") == "bob"
+        "encrypt" in g["permissions"] for g in client.list_grants("k") if g.get("user") == "mallory"
     )
+
+
+def test_export_is_a_post(client):
+    client.create_key("portable", "aes256", exportable=True)
+    exported = client.export("portable")
+    assert exported["versions"][0]["version"] == 1 and isinstance(exported["versions"][0]["material"], bytes)
 
 
 def test_tokens_log_in_list_and_revoke(client, live_server):

@@ -241,7 +241,8 @@ def failure_is_recorded(action, who, call, code, request) -> None:  # noqa: ANN0
     event = only_new_event(before)
     assert (event.action, event.outcome) == (action, "error")
     assert event.error_code == err.value.code
-    assert event.details == {"message": error_message(err.value)[:300]}
+    flag = {"superuser": True} if user.is_superuser else {}  # break-glass: flagged (issue 13)
+    assert event.details == {"message": error_message(err.value)[:300], **flag}
     assert_actor(event, user, action)
     assert KeyVersion.objects.count() == versions
     assert dict(Key.objects.values_list("name", "state")) == states

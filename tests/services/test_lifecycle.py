@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from kms.crypto import InvalidRequest as CryptoInvalidRequest
 from kms.exceptions import (
+    ApprovalRequired,
     DeletionDisabled,
     ExportDisabled,
     InvalidRequest,
@@ -17,11 +19,12 @@ from kms.exceptions import (
     VersionNotUsable,
 )
 from kms.models import AuditEvent, Key, KeyVersion
+from kms.services import approvals, keys
 from kms.services import crypto_ops as ops
-from kms.services import keys
+from kms.services.actor import Actor
 from kms.services.audit import verify_chain
 from tests.clock import install_clock
-from tests.conftest import as_actor
+from tests.conftest import as_actor, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +52,12 @@ def payments(create_key):
 @pytest.fixture
 def signer(create_key):
     return create_key("signer", "ed25519")
+
+
+def destroy_now(actor, name: str, version: int) -> None:
+    """Destroy a version and let its recovery window pass (the scheduler wipes it then)."""
+    keys.version_destroy(actor=actor, name=name, version=version)
+    keys.versions_destroy_due(actor=Actor.system(), now=timezone.now() + timedelta(days=3660))
 
 
 def fresh(key: Key) -> Key:
@@ -271,10 +280,16 @@ def test_the_scheduler_uses_the_clock_when_not_told_the_time(admin, system, paym
 # --- exportable -----------------------------------------------------------------------
 
 
-def test_exportable_can_be_turned_on_later_but_never_off(admin, system, payments):
+def test_exportable_can_be_turned_on_later_but_never_off(
+    admin, system, payments, django_user_model
+):
     with pytest.raises(ExportDisabled):
         keys.key_export(actor=system, name="payments")
-    keys.key_update(actor=admin, name="payments", changes={"exportable": True})
+    # Turning it on needs a second person, whatever approvals_required says (issue 13).
+    with pytest.raises(ApprovalRequired) as pending:
+        keys.key_update(actor=admin, name="payments", changes={"exportable": True})
+    approver = make_user(django_user_model, "carol", "kms-approver")
+    approvals.approval_approve(actor=as_actor(approver), request_id=pending.value.request.pk)
     assert keys.key_export(actor=system, name="payments")
     with pytest.raises(InvalidRequest, match="cannot be turned off"):
         keys.key_update(actor=admin, name="payments", changes={"exportable": False})
@@ -343,7 +358,7 @@ def test_a_destroyed_version_refuses_decrypt_and_keeps_its_row_and_counters(
     keys.key_update(actor=admin, name="payments", changes={"min_decryption_version": 2})
     with pytest.raises(VersionNotUsable, match="retired"):
         ops.decrypt(actor=user, name="payments", ciphertext=three_versions[1])
-    keys.version_destroy(actor=admin, name="payments", version=1)
+    destroy_now(admin, "payments", 1)
 
     v1 = KeyVersion.objects.get(key__name="payments", version=1)
     assert bytes(v1.wrapped_material) == b"" and v1.destroyed_at is not None
@@ -365,7 +380,7 @@ def test_a_destroyed_version_is_not_served_from_the_cache(admin, user, three_ver
 
     ops.decrypt(actor=user, name="payments", ciphertext=three_versions[1])
     keys.key_update(actor=admin, name="payments", changes={"min_decryption_version": 2})
-    keys.version_destroy(actor=admin, name="payments", version=1)
+    destroy_now(admin, "payments", 1)
     key = Key.objects.get(name="payments")
     assert _cache.get((key.uid.bytes, 1)) is None
 

@@ -1,5 +1,6 @@
 """The scheduler's pass: rotation, purge past the recovery window, expiry of approval requests."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -28,6 +29,8 @@ def request_for(key, requester, *, expires_at, status="pending"):
         required=1,
         expires_at=expires_at,
         status=status,
+        # Rows made here, not by the gate: distinct, or one pending per action would refuse them.
+        fingerprint=uuid.uuid4().hex,
     )
 
 

@@ -103,16 +103,31 @@ def test_its_disable_and_enable_actions(as_root, aes_key):
     assert aes_key.state == "active"
 
 
-def test_its_actions_obey_approvals(as_root, alice):
+def test_its_actions_obey_approvals(alice):
+    """The admin is for superusers only (break-glass): a key administrator with staff status
+    cannot reach its actions, so nothing there bypasses the approvals that bind them."""
     key = key_create(
         actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1
     )
+    alice.is_staff = True
+    alice.save()
     data = {"action": "disable_keys", "_selected_action": [key.pk]}
-    response = as_root.post("/admin/kms/key/", data, follow=True)
-    request = ApprovalRequest.objects.get(action="disable")
-    assert f"waiting for 1 approval(s) (request #{request.pk})" in response.content.decode()
+    response = logged_in(alice).post("/admin/kms/key/", data)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
     key.refresh_from_db()
-    assert key.state == "active"
+    assert key.state == "active" and not ApprovalRequest.objects.exists()
+
+
+def test_a_superuser_acts_alone_there_and_is_flagged(as_root, alice):
+    """Break-glass (issue 13): no approval, and the event says a superuser did it."""
+    key = key_create(
+        actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1
+    )
+    as_root.post("/admin/kms/key/", {"action": "disable_keys", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.state == "disabled" and not ApprovalRequest.objects.exists()
+    event = AuditEvent.objects.get(action="disable")
+    assert event.source == "admin" and event.details["superuser"] is True
 
 
 def test_its_approve_action_runs_the_request(as_root, alice):

@@ -16,7 +16,9 @@ from tests.web.conftest import htmx, web_actor
 def test_it_lists_per_key_and_role_grants(as_bob, aes_key):
     html = as_bob.get("/keys/payments/").content.decode()
     assert "user <strong>alice</strong>" in html and "on this key" in html
-    assert "group <strong>kms-user</strong>" in html and "on all keys (role)" in html
+    assert "group <strong>kms-admin</strong>" in html and "on all keys (role)" in html
+    # bob's use comes from his group's explicit all-keys grant, shown as such (issue 13).
+    assert "group <strong>all-keys-users</strong>" in html and "on all keys (group grant)" in html
 
 
 def test_it_adds_a_grant_for_a_user(as_alice, mallory, aes_key):
