@@ -1,4 +1,4 @@
-"""`egide kms` data plane: encrypt, decrypt, sign, verify (strings and files), datakey, rewrap."""
+"""`egide kms` data plane: encrypt, decrypt, sign, verify (strings and files; --hmac), datakey, rewrap."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from kms.cli.app import EXIT_ERROR, Context, UsageError
 from kms.cli.files import SignOptions, write_output
 from kms.cli.output import pretty_json
 from kms.cli.parsing import add_command, b64text, text_bytes
+from kms.cli.shared import MAX_ITEM_BYTES, read_limited
 
 FILE_NOTE = """
 Files are encrypted locally: the server gives a fresh data key (wrapped under NAME),
@@ -137,6 +138,12 @@ def _add_sign_options(p: argparse.ArgumentParser) -> None:
         help="hash (RSA: sha256 by default; ECDSA: fixed by the curve)",
     )
     p.add_argument("--padding", choices=["pss", "pkcs1v15"], help="RSA only (default pss)")
+    p.add_argument(
+        "--context",
+        metavar="TEXT",
+        type=text_bytes,
+        help="ML-DSA only, strings: the context string (at most 255 bytes); verify needs the same",
+    )
 
 
 def _register_sign(commands: argparse._SubParsersAction) -> None:
@@ -168,8 +175,10 @@ def run_sign(args: argparse.Namespace, ctx: Context) -> int:
             algorithm=args.algorithm,
             padding=args.padding,
             key_version=args.key_version,
+            context=args.context,
         )
     else:
+        _no_file_context(args)
         result = files.sign_file(ctx, args.name, args.input, options, args.key_version)
     write_output(ctx, args.output, (result.signature + "\n").encode("ascii"))
     return 0
@@ -184,11 +193,17 @@ def _register_verify(commands: argparse._SubParsersAction) -> None:
         f"""
   egide kms verify my-signing-key "data to sign" "egide:v1:..."
   egide kms verify my-signing-key --input document.pdf "$(cat document.pdf.sig)"
+  egide kms verify --hmac my-mac-key "data" "egide:v1:..."     # an HMAC (hmac keys)
 
 Prints "valid" (exit status 0) or "invalid" (exit status 1).
 {SIGN_NOTE}""",
-        usage="%(prog)s [-h] [--input FILE] [--algorithm HASH] [--padding PADDING] "
-        "NAME [DATA] SIGNATURE",
+        usage="%(prog)s [-h] [--hmac] [--input FILE] [--algorithm HASH] [--padding PADDING] "
+        "[--context TEXT] NAME [DATA] SIGNATURE",
+    )
+    p.add_argument(
+        "--hmac",
+        action="store_true",
+        help="the last operand is an HMAC made by `egide kms hmac` (an hmac key), not a signature",
     )
     p.add_argument("name", metavar="NAME", help="the key")
     p.add_argument(
@@ -207,19 +222,32 @@ def run_verify(args: argparse.Namespace, ctx: Context) -> int:
         shape = "SIGNATURE with --input" if wanted == 1 else "DATA SIGNATURE (or --input FILE)"
         raise UsageError(f"expected {shape}")
     signature = args.operands[-1].strip()
-    if args.input is None:
+    if args.hmac:
+        if args.padding is not None or args.context is not None:
+            raise UsageError("--padding and --context do not apply to an HMAC")
+        data = text_bytes(args.operands[0]) if args.input is None else read_limited(
+            args.input, MAX_ITEM_BYTES, "the input")  # fmt: skip
+        valid = ctx.client.verify_hmac(args.name, data, signature, algorithm=args.algorithm)
+    elif args.input is None:
         valid = ctx.client.verify(
             args.name,
             text_bytes(args.operands[0]),
             signature,
             algorithm=args.algorithm,
             padding=args.padding,
+            context=args.context,
         )
     else:
+        _no_file_context(args)
         options = SignOptions(args.algorithm, args.padding)
         valid = files.verify_file(ctx, args.name, args.input, signature, options)
     ctx.say("valid" if valid else "invalid")
     return 0 if valid else EXIT_ERROR
+
+
+def _no_file_context(args: argparse.Namespace) -> None:
+    if args.context is not None:
+        raise UsageError("--context applies to strings; a file is signed without one")
 
 
 # --- data keys and rewrap ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import BinaryIO
 from kms.cli.app import EXIT_USAGE, CliError, Context
 from kms.cli.progress import progress
 from kms.client import RAW_BODY_LIMIT, EgideClient, InvalidCiphertext, Signature
+from kms.crypto import KEY_TYPES
 from kms.crypto.filestream import (
     DATA_KEY_SIZE,
     DEFAULT_SEGMENT_SIZE,
@@ -58,7 +59,8 @@ DIGEST_OF_TYPE = {
     "ecdsa-p256": "sha256",
     "ecdsa-p384": "sha384",
 }
-WHOLE_FILE_TYPES = frozenset({"ed25519"})  # no prehashed form: the file itself is sent
+# No prehashed form (Ed25519, ML-DSA): the file itself is sent. From the registry's facts.
+WHOLE_FILE_TYPES = frozenset(name for name, kt in KEY_TYPES.items() if kt.supports("sign") and not kt.prehash)
 TOKEN_PREFIX = b"egide:v"
 MAX_TOKEN_FILE = 2 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
@@ -293,7 +295,7 @@ def _whole_body(src: BinaryIO, path: str) -> Iterator[tuple[BinaryIO, int]]:
     if size > RAW_BODY_LIMIT:
         raise CliError(
             "payload_too_large",
-            f"{_label(path)} is {size} bytes: Ed25519 signs the whole file, sent to the server, "
+            f"{_label(path)} is {size} bytes: Ed25519 and ML-DSA sign the whole file, sent to the server, "
             f"at most {RAW_BODY_LIMIT // (1024 * 1024)} MiB; use an RSA or ECDSA key for "
             "bigger files (they sign its digest)",
         )

@@ -9,8 +9,10 @@ from kms.cli.app import Context, UsageError
 from kms.cli.files import write_output
 from kms.cli.output import KEY_COLUMNS, key_info_spec, pretty_json, table
 from kms.cli.parsing import add_command, b64text
+from kms.crypto import KEY_TYPES
 
-KEY_TYPES_HELP = "aes256, rsa2048, rsa4096, ecdsa-p256, ecdsa-p384 or ed25519"
+KEY_TYPES_HELP = ", ".join(KEY_TYPES)  # the registry's served types (kms.crypto.keytypes)
+TYPES_TABLE = "\n".join(f"  {name:<12} {kt.summary}" for name, kt in KEY_TYPES.items())
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,8 +38,12 @@ def _register_create(commands: argparse._SubParsersAction) -> None:
         """
   egide kms create my-encryption-key --type aes256
   egide kms create my-signing-key --type rsa4096 --rotation-period 365d
+  egide kms create pq --type ml-dsa-65                  # post-quantum signatures
+  egide kms create my-mac-key --type hmac
   egide kms create backups --type aes256 --exportable --no-deletion --description "nightly"
-""",
+
+types:
+""" + TYPES_TABLE + "\n",
     )
     p.add_argument("name", metavar="NAME", help="1-128 letters, digits, '.', '_' or '-'")
     p.add_argument("--type", required=True, metavar="TYPE", help=KEY_TYPES_HELP)

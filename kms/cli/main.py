@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kms.cli import approvals, auth, crypto, keys, users
+from kms.cli import approvals, auth, crypto, keys, shared, users
 from kms.cli.app import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
@@ -47,6 +47,11 @@ KMS_EXAMPLES = """
   egide kms encrypt my-encryption-key "sensitive data"
   egide kms sign my-signing-key "data to sign"
   egide kms verify my-signing-key "data to sign" "egide:v1:..."
+  egide kms create pq --type ml-dsa-65
+  egide kms hmac my-mac-key "data"
+  egide kms decapsulate my-kem-key "BASE64 CIPHERTEXT"
+  egide kms derive my-agreement-key --peer peer.pem
+  egide kms random 32
 """
 
 
@@ -62,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     kms = add_group(commands, "kms", "manage and use keys", KMS_EXAMPLES)
     keys.register(kms)
     crypto.register(kms)
+    shared.register(kms)
     approvals.register(kms)
     auth.register(commands)
     users.register(commands)

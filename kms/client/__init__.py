@@ -1,7 +1,7 @@
 """The Python client of the Egide API (no Django): ``from kms.client import EgideClient``."""
 
 from kms.client.client import EgideClient
-from kms.client.crypto import RAW_BODY_LIMIT, Ciphertext, DataKey, Signature
+from kms.client.crypto import RAW_BODY_LIMIT, Ciphertext, DataKey, Mac, SharedSecret, Signature
 from kms.client.errors import (
     ApprovalPending,
     Conflict,
@@ -48,12 +48,14 @@ __all__ = [
     "KeyExists",
     "KeyNotFound",
     "KeyVersionUnavailable",
+    "Mac",
     "NotFound",
     "NotLoggedIn",
     "OperationNotAllowed",
     "PayloadTooLarge",
     "PermissionDenied",
     "ServerError",
+    "SharedSecret",
     "Signature",
     "Throttled",
     "Unauthenticated",

@@ -1,4 +1,5 @@
-"""The data plane: encrypt, decrypt, sign, verify (single and batch), datakey, rewrap.
+"""The data plane: encrypt, decrypt, sign, verify, hmac, decapsulate, derive-shared-secret (single
+and batch), datakey, rewrap; random bytes.
 
 Bytes in, bytes out: the client does the base64. Batch calls return one result per
 item, in order; an item that failed is an EgideError instance in the list (not raised).
@@ -38,8 +39,22 @@ class DataKey:
     key_version: int
 
 
+@dataclass(frozen=True)
+class Mac:
+    hmac: str  # egide:v<version>:<base64>
+    key_version: int
+
+
+@dataclass(frozen=True)
+class SharedSecret:
+    """A decapsulated or derived shared secret (never shown in a repr)."""
+
+    shared_secret: bytes = field(repr=False)
+    key_version: int
+
+
 class CryptoCalls(BaseClient):
-    """The ``/v1/kms/{encrypt,decrypt,sign,verify,datakey,rewrap}/<name>`` endpoints."""
+    """The ``/v1/kms/<operation>/<name>`` endpoints, and ``/v1/kms/random``."""
 
     def encrypt(
         self,
@@ -65,11 +80,13 @@ class CryptoCalls(BaseClient):
         padding: str | None = None,
         prehashed: bool | None = None,
         key_version: int | None = None,
+        context: bytes | None = None,
     ) -> Signature:
-        """Sign ``data`` (or, with ``prehashed``, the digest given as ``data``)."""
+        """Sign ``data`` (or, with ``prehashed``, the digest given as ``data``); ``context``:
+        ML-DSA's context string (at most 255 bytes)."""
         body = compact(
             data=b64(data), algorithm=algorithm, padding=padding,
-            prehashed=prehashed, key_version=key_version,
+            prehashed=prehashed, key_version=key_version, context=_opt_b64(context),
         )  # fmt: skip
         return _signature(self._call("POST", _op("sign", name), body))
 
@@ -82,13 +99,49 @@ class CryptoCalls(BaseClient):
         algorithm: str | None = None,
         padding: str | None = None,
         prehashed: bool | None = None,
+        context: bytes | None = None,
     ) -> bool:
         """True if ``signature`` is valid for ``data``; a malformed one raises InvalidSignature."""
         body = compact(
             data=b64(data), signature=signature, algorithm=algorithm,
-            padding=padding, prehashed=prehashed,
+            padding=padding, prehashed=prehashed, context=_opt_b64(context),
         )  # fmt: skip
         return _valid(self._call("POST", _op("verify", name), body))
+
+    def hmac(
+        self, name: str, data: bytes, *, algorithm: str | None = None, key_version: int | None = None
+    ) -> Mac:
+        """The HMAC of ``data`` with an ``hmac`` key (sha256 by default, sha384, sha512)."""
+        body = compact(data=b64(data), algorithm=algorithm, key_version=key_version)
+        return _mac(self._call("POST", _op("hmac", name), body))
+
+    def verify_hmac(self, name: str, data: bytes, mac: str, *, algorithm: str | None = None) -> bool:
+        """True if ``mac`` (``egide:v<N>:...``) is the HMAC of ``data`` (compared in constant time)."""
+        body = compact(data=b64(data), hmac=mac, algorithm=algorithm)
+        return _valid(self._call("POST", _op("verify", name), body))
+
+    def decapsulate(self, name: str, ciphertext: bytes, *, key_version: int | None = None) -> SharedSecret:
+        """The ML-KEM shared secret of ``ciphertext`` (encapsulated to the key's public key)."""
+        body = compact(ciphertext=b64(ciphertext), key_version=key_version)
+        return _secret(self._call("POST", _op("decapsulate", name), body))
+
+    def derive_shared_secret(
+        self, name: str, public_key: str, *, key_version: int | None = None
+    ) -> SharedSecret:
+        """The raw X25519/ECDH shared secret with a peer's public key (PEM SubjectPublicKeyInfo)."""
+        body = compact(public_key=public_key, key_version=key_version)
+        return _secret(self._call("POST", _op("derive-shared-secret", name), body))
+
+    def random(self, count: int, *, format: str = "base64") -> bytes:  # noqa: A002 - the API's name
+        """``count`` random bytes (at most 1024) from the server's CSPRNG."""
+        data = self._call("POST", "/v1/kms/random", {"bytes": count, "format": format})
+        text = _text(data, "random")
+        if format == "hex":
+            try:
+                return bytes.fromhex(text)
+            except ValueError:
+                raise ServerError("server_error", "the server's random bytes are not hex") from None
+        return unb64(text, "random")
 
     def sign_stream(
         self,
@@ -200,6 +253,15 @@ class CryptoCalls(BaseClient):
         ]
         return self._batch("verify", name, body, _valid)
 
+    def hmac_batch(
+        self, name: str, items: Sequence[bytes], *, algorithm: str | None = None
+    ) -> list[Mac | EgideError]:
+        body = [compact(data=b64(d), algorithm=algorithm) for d in items]
+        return self._batch("hmac", name, body, _mac)
+
+    def decapsulate_batch(self, name: str, ciphertexts: Sequence[bytes]) -> list[SharedSecret | EgideError]:
+        return self._batch("decapsulate", name, [{"ciphertext": b64(c)} for c in ciphertexts], _secret)
+
     def _batch(self, operation: str, name: str, items: list[dict[str, Any]], convert: Any) -> list:
         data = self._call("POST", _op(operation, name), {"batch": items})
         results = data.get("batch") if isinstance(data, dict) else None
@@ -257,6 +319,14 @@ def _ciphertext(data: Any) -> Ciphertext:
 
 def _signature(data: Any) -> Signature:
     return Signature(_text(data, "signature"), _int(data, "key_version"))
+
+
+def _mac(data: Any) -> Mac:
+    return Mac(_text(data, "hmac"), _int(data, "key_version"))
+
+
+def _secret(data: Any) -> SharedSecret:
+    return SharedSecret(unb64(_text(data, "shared_secret"), "shared_secret"), _int(data, "key_version"))
 
 
 def _valid(data: Any) -> bool:

@@ -91,6 +91,11 @@ class KeyCalls(BaseClient):
         (only of a version that still encrypts or verifies: active or decrypt-only)."""
         return self._call("GET", f"{_key(name)}/public", query=compact(version=version))
 
+    def jwks(self, name: str) -> dict[str, Any]:
+        """``{"keys": [JWK, ...]}``: the public keys of a signing key's working versions
+        (ed25519, ecdsa, rsa), newest first; ``kid`` is ``<key uid>:<version>``."""
+        return self._call("GET", f"{_key(name)}/jwks")
+
     def export(self, name: str) -> dict[str, Any]:
         """The key's material: ``{"name", "type", "versions": [{"version", "material"}]}``.
 
