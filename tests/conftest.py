@@ -137,3 +137,17 @@ def create_key(system):
         return key_create(actor=system, name=name, key_type=key_type, **options)
 
     return create
+
+
+@pytest.fixture
+def payments(create_key):
+    """The key most tests are about: an aes256 key named `payments`, created by the system."""
+    return create_key("payments", "aes256")
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Time the test sets and moves (tests/clock.py): `clock.advance(days=30)`."""
+    from tests.clock import install_clock
+
+    return install_clock(monkeypatch)

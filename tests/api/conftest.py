@@ -49,12 +49,3 @@ def bob_either_way(request, bob) -> APIClient:
     """Bob through both doors of the data plane: a bearer token takes the lean views
     (kms.dataplane), a session the DRF views; both answer with one contract."""
     return client_for(bob) if request.param == "token" else session_client(bob)
-
-
-@pytest.fixture(autouse=True)
-def _synchronous_data_plane(settings):
-    # As scripts/run_tests.py sets them: audit rows written in the request (the tests read
-    # them) and key state seen at once (no cache window); the spool and the window have
-    # their own tests (tests/dataplane).
-    settings.EGIDE_AUDIT_SINK = "table"
-    settings.EGIDE_STATE_WINDOW_MS = 0

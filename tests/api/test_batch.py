@@ -17,11 +17,6 @@ def api_bob(bob_either_way):
     return bob_either_way
 
 
-@pytest.fixture
-def payments(create_key):
-    return create_key("payments", "aes256")
-
-
 def batch(client, operation: str, items: list, name: str = "payments") -> list:
     return data(post(client, f"/v1/kms/{operation}/{name}", {"batch": items}))["batch"]
 

@@ -16,11 +16,6 @@ def api_bob(bob_either_way):
     return bob_either_way
 
 
-@pytest.fixture
-def payments(create_key):
-    return create_key("payments", "aes256")
-
-
 def encrypt(client, plaintext: bytes = b"card 4242", name: str = "payments", **fields) -> dict:
     return data(post(client, f"/v1/kms/encrypt/{name}", {"plaintext": b64(plaintext), **fields}))
 

@@ -13,11 +13,6 @@ from tests.api.helpers import b64, data, error, post
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def payments(create_key):
-    return create_key("payments", "aes256")
-
-
 def raw_post(client, path: str, body: bytes | str, content_type: str = "application/json"):
     return client.post(path, body, content_type=content_type)
 

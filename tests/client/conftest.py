@@ -11,9 +11,7 @@ from kms.services.tokens import token_create
 
 @pytest.fixture
 def client(live_server, root, settings):
-    # The server's strict, synchronous modes: see tests/cli/conftest.py (strict_state).
-    settings.EGIDE_STATE_WINDOW_MS = 0
-    settings.EGIDE_AUDIT_SINK = "table"
+    # The server's strict, synchronous modes come from tests/conftest.py (_data_plane_test_mode).
     _, raw = token_create(actor=Actor.system(), user=root, name="client-tests")
     with EgideClient(live_server.url, raw) as client:
         yield client

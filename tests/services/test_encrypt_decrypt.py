@@ -13,11 +13,6 @@ from tests.conftest import as_actor
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def payments(create_key):
-    return create_key("payments", "aes256")
-
-
 def test_a_user_encrypts_and_decrypts_a_string(bob, payments):
     ct = ops.encrypt(actor=as_actor(bob), name="payments", plaintext=b"sensitive data")
     assert ct.ciphertext.startswith("egide:v1:") and ct.key_version == 1

@@ -23,15 +23,9 @@ from kms.services import approvals, keys
 from kms.services import crypto_ops as ops
 from kms.services.actor import Actor
 from kms.services.audit import verify_chain
-from tests.clock import install_clock
 from tests.conftest import as_actor, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -42,11 +36,6 @@ def admin(alice):
 @pytest.fixture
 def user(bob):
     return as_actor(bob)
-
-
-@pytest.fixture
-def payments(create_key):
-    return create_key("payments", "aes256")
 
 
 @pytest.fixture

@@ -10,13 +10,7 @@ from kms.exceptions import ERRORS, KeyNotFound
 from kms.services import crypto_ops
 from kms.services.audit_log import DayCount, ops_per_day
 from kms.web.charts import bar_chart
-from tests.clock import install_clock
 from tests.web.conftest import web_actor
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
 
 
 def test_it_counts_data_plane_operations_per_day(clock, bob, aes_key):
