@@ -148,6 +148,8 @@ def _body(request: Request) -> dict[str, Any]:
         body = json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequest("failed to parse JSON input: the body must be a JSON object") from None
+    if body is None:  # `bao write -f` sends null
+        return {}
     if not isinstance(body, dict):
         raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
     return body
