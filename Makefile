@@ -53,8 +53,12 @@ bench: $(DEV)
 bench-smoke: $(DEV)
 	bench/run.sh --smoke
 
+## Lint and types, as .ci/run runs them: ruff (rules and format) over the tree, mypy on the
+## typed core (kms/crypto, kms/rules.py, kms/dataplane; see [tool.mypy] in pyproject.toml).
 lint: $(DEV)
-	$(BIN)/ruff check kms egide_site tests
+	$(BIN)/ruff check kms egide_site tests bench scripts
+	$(BIN)/ruff format --check kms egide_site tests bench scripts
+	EGIDE_DEV=1 $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
