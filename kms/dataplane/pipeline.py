@@ -233,7 +233,9 @@ def execute(principal: Principal, operation: Operation, name: str, items: list[A
     Raises the operation's error (after auditing it); returns the outcome (after auditing it).
     `namespace`/`shown`: a Transit mount's key space and the key's name outside it (authorize).
     """
-    event = _event(principal, operation, shown or name, source, request_id, remote_addr)
+    event = _event(principal, operation, name, source, request_id, remote_addr)
+    if shown:  # a Transit mount's key, `<mount>/<name>` (its name already checked by the codec)
+        event["key_name"] = shown[:128]
     try:
         return _execute(principal, operation, name, items, options, event, namespace, shown)
     except ERRORS as exc:

@@ -67,7 +67,7 @@ class Operation:
         self.actor = actor
         self.action = action
         # A Transit mount's key is named `<mount>/<name>` (kms.transit.namespaces); a native one as is.
-        self.key_name = printable_name(namespaces.current().qualified(key_name)) if key_name else ""
+        self.key_name = namespaces.current().qualified(printable_name(key_name))[:128] if key_name else ""
         self.key: Key | None = None
         self.key_version: int | None = None
         self.recorded = False
