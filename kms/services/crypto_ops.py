@@ -1,4 +1,5 @@
-"""The data-plane operations as Python calls: encrypt, decrypt, sign, verify, datakey, rewrap.
+"""The data-plane operations as Python calls: encrypt, decrypt, sign, verify, hmac, decapsulate,
+derive-shared-secret, datakey, rewrap.
 
 For the pages, the admin, management commands and tests. Each call goes through the one
 request pipeline (kms.dataplane.pipeline.execute) below its wire format: the same
@@ -67,6 +68,29 @@ def verify(*, actor: Actor, name: str, data: bytes, signature: str, hash_name: s
     item = {"data": data, "signature": signature, "algorithm": hash_name, "padding": padding,
             "prehashed": prehashed}  # fmt: skip
     return _perform(actor, name, "verify", [item], single=True)[0]
+
+
+def hmac(*, actor: Actor, name: str, data: bytes, hash_name: str | None = None,
+         key_version: int | None = None) -> Any:  # fmt: skip
+    """The HMAC (`egide:v<N>:`) of `data` with an hmac key; `.hmac` and `.key_version`."""
+    return _perform(actor, name, "hmac", [{"data": data, "algorithm": hash_name}], key_version=key_version,
+                    single=True)[0]  # fmt: skip
+
+
+def verify_hmac(*, actor: Actor, name: str, data: bytes, mac: str, hash_name: str | None = None) -> bool:
+    return _perform(actor, name, "verify", [{"data": data, "hmac": mac, "algorithm": hash_name}], single=True)[0]
+
+
+def decapsulate(*, actor: Actor, name: str, ciphertext: bytes, key_version: int | None = None) -> Any:
+    """The ML-KEM shared secret: `.shared_secret` (bytes) and `.key_version`."""
+    return _perform(actor, name, "decapsulate", [{"ciphertext": ciphertext}], key_version=key_version,
+                    single=True)[0]  # fmt: skip
+
+
+def derive_shared_secret(*, actor: Actor, name: str, public_key: str, key_version: int | None = None) -> Any:
+    """The raw X25519/ECDH shared secret with a peer's PEM public key: `.shared_secret`, `.key_version`."""
+    return _perform(actor, name, "derive-shared-secret", [{"public_key": public_key}], key_version=key_version,
+                    single=True)[0]  # fmt: skip
 
 
 def encrypt_batch(*, actor: Actor, name: str, items: Sequence[Any], key_version: int | None = None,

@@ -74,7 +74,10 @@ class KeyCreateForm(WebForm):
     name = forms.CharField(
         max_length=128, help_text="Letters, digits, '.', '_' or '-'; e.g. encryption-prod-payments"
     )
-    key_type = forms.ChoiceField(label="Type", choices=_type_choices(), initial="aes256")
+    key_type = forms.ChoiceField(
+        label="Type", initial="aes256", choices=[(name, f"{name} — {kt.summary}") for name, kt in KEY_TYPES.items()],
+        help_text="What each type is for is listed below the form.",
+    )  # fmt: skip
     description = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -94,6 +97,11 @@ class KeyCreateForm(WebForm):
         required=False, min_value=1, label="Max signatures per version",
         help_text="Signing keys only: rotate after this many signatures",
     )  # fmt: skip
+
+    @property
+    def type_summaries(self) -> list[tuple[str, str]]:
+        """(type, what it is for) of every served type, for the create page."""
+        return [(name, kt.summary) for name, kt in KEY_TYPES.items()]
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of key_create, beyond name and type."""

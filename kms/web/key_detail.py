@@ -33,7 +33,11 @@ from kms.web.grants import grants_context
 
 CRYPTO = PLAYGROUND  # the uses counted per version, from the operations' declarations
 COUNTS = {"encrypt": "encrypt_count", "decrypt": "decrypt_count", "sign": "sign_count",
-          "verify": "verify_count"}  # fmt: skip
+          "verify": "verify_count", "hmac": "sign_count"}  # fmt: skip  (an HMAC counts as a signature)
+# What each type can do, as the key page says it (kms.crypto operation names → words).
+ABILITIES = {"encrypt": "encrypt", "decrypt": "decrypt", "sign": "sign", "verify": "verify",
+             "hmac": "compute HMACs", "decapsulate": "decapsulate ML-KEM ciphertexts",
+             "derive": "derive shared secrets with a peer's public key"}  # fmt: skip
 
 
 def panel_context(request: HttpRequest, name: str, settings_form: Any = None) -> dict[str, Any]:
@@ -49,6 +53,9 @@ def panel_context(request: HttpRequest, name: str, settings_form: Any = None) ->
         "key": key,
         "perms": perms,
         "asymmetric": key_type.asymmetric,
+        "type_summary": key_type.summary,
+        "abilities": [words for op, words in ABILITIES.items() if key_type.supports(op)],
+        "has_jwks": key_type.jwk,
         "count_names": counted,
         "versions": [
             {

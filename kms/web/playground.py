@@ -1,4 +1,4 @@
-"""The playground: encrypt, decrypt, sign and verify with a key the user may use.
+"""The playground: encrypt, decrypt, sign, verify and hmac with a key the user may use.
 
 Each operation is one form and one service call; the menus list only keys the user may use
 for it (kms.services.usable), and the service checks again. What is typed here and what
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from kms.exceptions import ERRORS, error_message
 from kms.services import crypto_ops
 from kms.services.actor import Actor
-from kms.services.usable import OPERATIONS, keys_usable_for
+from kms.services.usable import OPERATIONS, is_mac_key, keys_usable_for
 from kms.web.common import actor, login_required, page
 from kms.web.forms import PlaygroundForm
 
@@ -72,6 +72,13 @@ def _run(who: Actor, op: str, form: PlaygroundForm) -> dict[str, Any]:
     if op == "sign":
         sig = crypto_ops.sign(actor=who, name=name, data=form.data_bytes(), **_sign_options(form))
         return {"output": sig.signature, "version": sig.key_version}
+    if op == "hmac":
+        mac = crypto_ops.hmac(actor=who, name=name, data=form.data_bytes(), hash_name=_sign_options(form)["hash_name"])
+        return {"output": mac.hmac, "version": mac.key_version}
+    if is_mac_key(actor=who, name=name):  # an hmac key checks an HMAC, not a signature
+        return {"valid": crypto_ops.verify_hmac(actor=who, name=name, data=form.data_bytes(),
+                                                mac=form.cleaned_data["token"],
+                                                hash_name=_sign_options(form)["hash_name"])}  # fmt: skip
     valid = crypto_ops.verify(
         actor=who,
         name=name,
