@@ -54,7 +54,7 @@ def _result(name: str, fields: dict[str, str]) -> type[serializers.Serializer]:
 
 
 def _doc_view(op: Operation) -> type[ApiView]:
-    title = op.name.capitalize()
+    title = "".join(part.capitalize() for part in op.name.split("-"))  # derive-shared-secret → DeriveSharedSecret
     item = _shape(f"{title}ItemIn", op.item_fields)
     single = _shape(f"{title}In", {**op.item_fields, **op.single_fields}) if op.single_fields else item
     result = _result(f"{title}Out", op.result_fields)
