@@ -24,7 +24,7 @@ from pathlib import Path
 
 # openbao_transit.sh prints no row id; its key-type column names the key.
 BAO_KEY = {"ed25519": "ed25519", "ecdsa-p256": "p256", "ecdsa-p384": "p384",
-           "rsa-2048": "rsa2048", "rsa-4096": "rsa4096"}  # fmt: skip
+           "rsa-2048": "rsa2048", "rsa-4096": "rsa4096", "mldsa-65": "mldsa65"}  # fmt: skip
 SIMPLE_OPS = {("encrypt", "64 B"): "enc64", ("encrypt", "4 KiB"): "enc4k",
               ("decrypt", "64 B"): "dec64", ("decrypt", "4 KiB"): "dec4k"}  # fmt: skip
 SCALE_GROUPS = (
@@ -43,6 +43,8 @@ KNOBS = (
 def bao_id(op: str, keytype: str, payload: str) -> str | None:
     if op == "batch encrypt":
         return "batchenc"
+    if op == "hmac":
+        return "hmac64"
     if op in ("sign", "verify"):
         key = BAO_KEY.get(keytype.split()[0])
         return f"{op}_{key}" if key else None

@@ -16,6 +16,7 @@
 # Knobs (environment; defaults in brackets, smoke defaults in braces):
 #   ONLY=<regex>        run only the rows whose id matches [.] {a subset}: ids are those of
 #                       openbao_transit.sh (enc64 enc4k dec64 dec4k batchenc sign_<k> verify_<k>,
+#                       sign_mldsa65 verify_mldsa65 decap_mlkem768 hmac64,
 #                       k in ed25519 p256 p384 rsa2048 rsa4096) plus scale_list,
 #                       scale_versions, scale_audit and files
 #   DBS="postgres sqlite" {sqlite}    OPENBAO=1 {0}    ROUNDS=1 (request rows, medians)
@@ -38,6 +39,7 @@ cd "$REPO"
 COMMAND_LINE="bench/run.sh${*:+ $*}"
 
 SMOKE="${EGIDE_BENCH_SMOKE:-0}"
+ONLY_GIVEN="${ONLY:-}"
 for arg in "$@"; do
   case "$arg" in
     --smoke) SMOKE=1 ;;
@@ -57,6 +59,9 @@ else
   KEYS_SMALL="${KEYS_SMALL:-1000}"; KEYS_LARGE="${KEYS_LARGE:-100000}"; VERSIONS="${VERSIONS:-1000}"
   AUDIT_EVENTS="${AUDIT_EVENTS:-1000000}"; FILE_MIB="${FILE_MIB:-2048}"; FILE_REPEAT="${FILE_REPEAT:-3}"
 fi
+# The smoke subset also runs issue 16's rows (unless ONLY was given).
+[[ "$SMOKE" == 1 && -z "$ONLY_GIVEN" && "$ONLY" == "^("* ]] \
+  && ONLY="${ONLY%)}|sign_mldsa65|verify_mldsa65|decap_mlkem768|hmac64)"
 ROUNDS="${ROUNDS:-1}"
 THREADS="${THREADS:-2}"; CONC="${CONC:-16}"; BATCH_N="${BATCH_N:-100}"
 WORKERS="${WORKERS:-$(nproc)}"; BLOCKING_THREADS="${BLOCKING_THREADS:-2}"
@@ -285,6 +290,41 @@ make_bodies() {
     [[ $(api POST "kms/verify/$k" "@$B/verify_$k.json" | jq -r .data.valid) == true ]] \
       || die "verify $k: signature not valid"
   done
+  new_type_bodies
+}
+
+# Issue 16's rows: ML-DSA-65 sign/verify (64 B), ML-KEM-768 decapsulate (a ciphertext pyca
+# encapsulated to the published key), HMAC-SHA-256 of 64 B; OpenBao has rows for the hmac and
+# ML-DSA ones only where it has the operation (openbao_transit.sh; no ML-KEM in Transit).
+new_type_bodies() {
+  if wants sign_mldsa65 verify_mldsa65; then
+    api POST kms/keys/mldsa65 '{"type":"ml-dsa-65"}' >/dev/null
+    jq -nc --arg d "$PT64" '{data:$d}' >"$B/sign_mldsa65.json"
+    local sig; sig=$(api POST kms/sign/mldsa65 "@$B/sign_mldsa65.json" | jq -r .data.signature)
+    jq -nc --arg d "$PT64" --arg s "$sig" '{data:$d, signature:$s}' >"$B/verify_mldsa65.json"
+    [[ $(api POST kms/verify/mldsa65 "@$B/verify_mldsa65.json" | jq -r .data.valid) == true ]] \
+      || die "verify mldsa65: signature not valid"
+  fi
+  if wants decap_mlkem768; then
+    api POST kms/keys/mlkem768 '{"type":"ml-kem-768"}' >/dev/null
+    api GET kms/keys/mlkem768/public | jq -r .data.public_key >"$B/mlkem768.pem"
+    "$PY" - "$B/mlkem768.pem" "$B/decap_mlkem768.json" "$B/mlkem768.secret" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+secret, ciphertext = load_pem_public_key(open(sys.argv[1], "rb").read()).encapsulate()
+json.dump({"ciphertext": base64.b64encode(ciphertext).decode()}, open(sys.argv[2], "w"))
+open(sys.argv[3], "w").write(base64.b64encode(secret).decode())
+PY
+    [[ $(api POST kms/decapsulate/mlkem768 "@$B/decap_mlkem768.json" | jq -r .data.shared_secret) \
+       == "$(cat "$B/mlkem768.secret")" ]] || die "decapsulate mlkem768: not the encapsulated secret"
+  fi
+  if wants hmac64; then
+    api POST kms/keys/hmac '{"type":"hmac"}' >/dev/null
+    jq -nc --arg d "$PT64" '{data:$d}' >"$B/hmac64.json"
+    local mac; mac=$(api POST kms/hmac/hmac "@$B/hmac64.json" | jq -r .data.hmac)
+    [[ $(api POST kms/verify/hmac "$(jq -nc --arg d "$PT64" --arg m "$mac" '{data:$d, hmac:$m}')" \
+         | jq -r .data.valid) == true ]] || die "verify hmac: not valid"
+  fi
 }
 
 # ------------------------------------------------------------------ runs ----
@@ -352,6 +392,11 @@ request_rows() {  # the rows of openbao_transit.sh, same ids, order, durations, 
     rpc "sign_$k" sign "${KEYTYPE[$k]}" "64 B" 1 "$THREADS" "$CONC" "$DUR" "kms/sign/$k" "$B/sign_$k.json"
     rpc "verify_$k" verify "${KEYTYPE[$k]}" "64 B" 1 "$THREADS" "$CONC" "$DUR" "kms/verify/$k" "$B/verify_$k.json"
   done
+  rpc sign_mldsa65 sign ml-dsa-65 "64 B" 1 "$THREADS" "$CONC" "$DUR" kms/sign/mldsa65 "$B/sign_mldsa65.json"
+  rpc verify_mldsa65 verify ml-dsa-65 "64 B" 1 "$THREADS" "$CONC" "$DUR" kms/verify/mldsa65 "$B/verify_mldsa65.json"
+  rpc decap_mlkem768 decapsulate ml-kem-768 "1088 B" 1 "$THREADS" "$CONC" "$DUR" kms/decapsulate/mlkem768 \
+    "$B/decap_mlkem768.json"
+  rpc hmac64 hmac hmac "64 B" 1 "$THREADS" "$CONC" "$DUR" kms/hmac/hmac "$B/hmac64.json"
 }
 
 seed() { egide "$PY" "$HERE/seed.py" "$@" >>"$OUTDIR/seed-$DB_KIND.log" 2>&1 \
