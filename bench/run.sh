@@ -49,7 +49,7 @@ for arg in "$@"; do
 done
 
 if [[ "$SMOKE" == 1 ]]; then
-  ONLY="${ONLY:-^(enc64|dec4k|batchenc|sign_ed25519|verify_p256|sign_rsa2048|scale_|files)}"
+  ONLY="${ONLY:-^(enc64|dec4k|batchenc|sign_ed25519|verify_p256|sign_rsa2048|scale_|files|transit_(enc64|dec64|sign_ed25519|verify_p256))}"
   DBS="${DBS:-sqlite}"; OPENBAO="${OPENBAO:-0}"; DUR="${DUR:-1s}"; LAT_DUR="${LAT_DUR:-1s}"
   KEYS_SMALL="${KEYS_SMALL:-20}"; KEYS_LARGE="${KEYS_LARGE:-200}"; VERSIONS="${VERSIONS:-20}"
   AUDIT_EVENTS="${AUDIT_EVENTS:-10000}"; FILE_MIB="${FILE_MIB:-16}"; FILE_REPEAT="${FILE_REPEAT:-1}"
@@ -259,7 +259,8 @@ make_bodies() {
   B="$RUN_DIR/bodies"; mkdir -p "$B"
   PT64=$(head -c 64 /dev/urandom | base64 -w0)
   PT4K=$(head -c 4096 /dev/urandom | base64 -w0)
-  if wants enc64 enc4k dec64 dec4k batchenc scale_audit scale_versions files; then
+  if wants enc64 enc4k dec64 dec4k batchenc scale_audit scale_versions files transit_enc64 transit_enc4k \
+      transit_dec64 transit_dec4k transit_batchenc; then
     api POST kms/keys/aes256 '{"type":"aes256"}' >/dev/null
     jq -nc --arg p "$PT64" '{plaintext:$p}' >"$B/enc64.json"
     jq -nc --arg p "$PT4K" '{plaintext:$p}' >"$B/enc4k.json"
@@ -281,7 +282,7 @@ make_bodies() {
   fi
   local k sig
   for k in "${SIGNERS[@]}"; do
-    wants "sign_$k" "verify_$k" || continue
+    wants "sign_$k" "verify_$k" "transit_sign_$k" "transit_verify_$k" || continue
     api POST "kms/keys/$k" "{\"type\":\"${KEYTYPE[$k]}\"}" >/dev/null
     jq -nc --arg d "$PT64" --argjson x "${SIGEXTRA[$k]}" '{data:$d} + $x' >"$B/sign_$k.json"
     sig=$(api POST "kms/sign/$k" "@$B/sign_$k.json" | jq -r .data.signature)
@@ -397,6 +398,53 @@ request_rows() {  # the rows of openbao_transit.sh, same ids, order, durations, 
   rpc decap_mlkem768 decapsulate ml-kem-768 "1088 B" 1 "$THREADS" "$CONC" "$DUR" kms/decapsulate/mlkem768 \
     "$B/decap_mlkem768.json"
   rpc hmac64 hmac hmac "64 B" 1 "$THREADS" "$CONC" "$DUR" kms/hmac/hmac "$B/hmac64.json"
+}
+
+# Transit rows (issue 17): the same keys, the same wrk script (post.lua) and the bodies OpenBao's
+# rows send (openbao_transit.sh), against Egide's Transit paths (/v1/transit/..., the default
+# mount: Egide's native key space); row ids are OpenBao's, prefixed transit_.
+declare -A TRHASH=([ed25519]=sha2-256 [p256]=sha2-256 [p384]=sha2-384 [rsa2048]=sha2-256 [rsa4096]=sha2-256)
+transit_bodies() {
+  if wants transit_enc64 transit_dec64 transit_enc4k transit_dec4k transit_batchenc; then
+    local ct64 ct4k
+    ct64=$(api POST transit/encrypt/aes256 "@$B/enc64.json" | jq -r .data.ciphertext)
+    ct4k=$(api POST transit/encrypt/aes256 "@$B/enc4k.json" | jq -r .data.ciphertext)
+    [[ "$ct64" == vault:v1:* ]] || die "transit encrypt: no vault:v1: ciphertext"
+    jq -nc --arg c "$ct64" '{ciphertext:$c}' >"$B/transit_dec64.json"
+    jq -nc --arg c "$ct4k" '{ciphertext:$c}' >"$B/transit_dec4k.json"
+    [[ $(api POST transit/decrypt/aes256 "@$B/transit_dec64.json" | jq -r .data.plaintext) == "$PT64" ]] \
+      || die "transit decrypt 64 B: round trip mismatch"
+    jq -c '{batch_input: .batch}' "$B/batchenc.json" >"$B/transit_batchenc.json"
+  fi
+  local k sig
+  for k in "${SIGNERS[@]}"; do
+    wants "transit_sign_$k" "transit_verify_$k" || continue
+    jq -nc --arg d "$PT64" --arg h "${TRHASH[$k]}" '{input:$d, hash_algorithm:$h, signature_algorithm:"pss"}' \
+      >"$B/transit_sign_$k.json"
+    sig=$(api POST "transit/sign/$k" "@$B/transit_sign_$k.json" | jq -r .data.signature)
+    jq --arg s "$sig" '. + {signature:$s}' "$B/transit_sign_$k.json" >"$B/transit_verify_$k.json"
+    [[ $(api POST "transit/verify/$k" "@$B/transit_verify_$k.json" | jq -r .data.valid) == true ]] \
+      || die "transit verify $k: signature not valid"
+  done
+}
+
+transit_rows() {
+  rpc() { local id=$1; shift; [[ "$id" =~ $ONLY ]] || return 0; bench rpc "$id" "$@"; }
+  rpc transit_enc64 encrypt aes256 "64 B" 1 "$THREADS" "$CONC" "$DUR" transit/encrypt/aes256 "$B/enc64.json"
+  rpc transit_enc4k encrypt aes256 "4 KiB" 1 "$THREADS" "$CONC" "$DUR" transit/encrypt/aes256 "$B/enc4k.json"
+  rpc transit_dec64 decrypt aes256 "64 B" 1 "$THREADS" "$CONC" "$DUR" transit/decrypt/aes256 \
+    "$B/transit_dec64.json"
+  rpc transit_dec4k decrypt aes256 "4 KiB" 1 "$THREADS" "$CONC" "$DUR" transit/decrypt/aes256 \
+    "$B/transit_dec4k.json"
+  rpc transit_batchenc "batch encrypt" aes256 "$BATCH_N x 64 B" "$BATCH_N" "$THREADS" "$CONC" "$DUR" \
+    transit/encrypt/aes256 "$B/transit_batchenc.json"
+  local k
+  for k in "${SIGNERS[@]}"; do
+    rpc "transit_sign_$k" sign "${KEYTYPE[$k]}" "64 B" 1 "$THREADS" "$CONC" "$DUR" "transit/sign/$k" \
+      "$B/transit_sign_$k.json"
+    rpc "transit_verify_$k" verify "${KEYTYPE[$k]}" "64 B" 1 "$THREADS" "$CONC" "$DUR" "transit/verify/$k" \
+      "$B/transit_verify_$k.json"
+  done
 }
 
 seed() { egide "$PY" "$HERE/seed.py" "$@" >>"$OUTDIR/seed-$DB_KIND.log" 2>&1 \
@@ -532,7 +580,9 @@ leg() (
   trap 'exit 143' TERM
   start_egide "$DB_KIND"
   make_bodies
+  transit_bodies
   request_rows
+  transit_rows
   if [[ "$ROUND" == 1 ]]; then
     [[ "$FIRST_DB" == 1 ]] && file_rows   # the CLI's speed does not depend on the database
     scale_rows
