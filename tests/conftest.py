@@ -151,3 +151,33 @@ def clock(monkeypatch):
     from tests.clock import install_clock
 
     return install_clock(monkeypatch)
+
+
+@pytest.fixture
+def world(db, create_key, system):
+    """Keys and tokens the hostile-input corpus needs (tests/security/hostile/corpus.py)."""
+    from kms.services import crypto_ops as ops
+    from kms.services.keys import key_rotate
+    from tests.security.hostile.corpus import World
+
+    for name, key_type in (
+        ("aes", "aes256"),
+        ("aes-other", "aes256"),
+        ("rsa", "rsa2048"),
+        ("ec", "ecdsa-p256"),
+        ("ed", "ed25519"),
+    ):
+        create_key(name, key_type)
+    ct_v1 = ops.encrypt(actor=system, name="aes", plaintext=b"secret", context=b"ctx-a").ciphertext
+    key_rotate(actor=system, name="aes")
+    return World(
+        ct_v1=ct_v1,
+        ct_v2=ops.encrypt(actor=system, name="aes", plaintext=b"secret").ciphertext,
+        ct_other=ops.encrypt(actor=system, name="aes-other", plaintext=b"secret").ciphertext,
+        ct_rsa=ops.encrypt(actor=system, name="rsa", plaintext=b"secret").ciphertext,
+        sig_ec=ops.sign(actor=system, name="ec", data=b"data").signature,
+        sig_ed=ops.sign(actor=system, name="ed", data=b"data").signature,
+        sig_rsa=ops.sign(actor=system, name="rsa", data=b"data").signature,
+    )
+
+

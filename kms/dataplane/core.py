@@ -146,8 +146,10 @@ class Operation:
 class Versions:
     """The versions one request touches: fetched once, checked against the rules, counted."""
 
-    def __init__(self, key: KeySnap, fetch: Callable[[int], VersionSnap | None]) -> None:
+    def __init__(self, key: KeySnap, fetch: Callable[[int], VersionSnap | None],
+                 pending: Callable[[int, str], int] | None = None) -> None:  # fmt: skip
         self.key, self.fetch = key, fetch
+        self.pending = pending  # uses made but not yet in the snapshot's counts (the spool)
         self.cache: dict[int, VersionSnap | None] = {}
         self.counts: dict[tuple[int, str], int] = {}
         self.key_type = get_key_type(key.key_type)
@@ -166,7 +168,10 @@ class Versions:
         assert snap is not None
         limit = self.key_type.encrypt_limit if purpose == "encrypt" else None
         if limit is not None:  # AES-GCM's random-nonce limit (NIST SP 800-38D)
-            rules.check_usage_limit(used=snap.encrypt_count + self.counts.get((version, purpose), 0), limit=limit)
+            used = snap.encrypt_count + self.counts.get((version, purpose), 0)
+            if self.pending is not None:
+                used += self.pending(version, purpose)
+            rules.check_usage_limit(used=used, limit=limit)
         return load_version(key_type=self.key.key_type, key_uid=self.key.uid, version=version,
                             wrapped=snap.wrapped, master_key_id=snap.master_key_id)  # fmt: skip
 

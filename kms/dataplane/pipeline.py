@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
-from kms.dataplane import costs, errors, parse, spool, throttle
+from kms.dataplane import config, costs, errors, parse, spool, throttle
 from kms.dataplane.core import ItemError, KeySnap, Operation, Outcome, Versions, check_key
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.reply import Reply, json_reply
@@ -93,15 +91,6 @@ class Request:
 
 
 # --- the steps ------------------------------------------------------------------------------
-
-
-def host_allowed(host: str) -> bool:
-    """ALLOWED_HOSTS, as Django's request.get_host() decides it (DEBUG adds localhost)."""
-    allowed = list(settings.ALLOWED_HOSTS)
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    domain, _port = split_domain_port(host)
-    return bool(domain) and validate_host(domain, allowed)
 
 
 def authenticate(request: Request) -> Principal:
@@ -185,7 +174,7 @@ def _parse(operation: Operation, request: Request) -> tuple[list[Any], dict[str,
 
 def _run(operation: Operation, key: KeySnap, items: Sequence[Any], options: dict[str, Any]) -> Outcome:
     check_key(key, operation)
-    versions = Versions(key, lambda v: CACHE.version(key.id, v))
+    versions = Versions(key, lambda v: CACHE.version(key.id, v), lambda v, p: CACHE.pending_uses(key.id, v, p))
     return operation.run(key, versions, items, options)
 
 
@@ -205,7 +194,7 @@ def _record(event: dict[str, Any], outcome: Outcome | None) -> None:
     counts = [[v, p, n] for (v, p), n in outcome.counts.items()] if outcome is not None else []
     if counts:
         event["counts"] = counts
-    if settings.EGIDE_AUDIT_SINK == "spool":
+    if config.current().audit_sink == "spool":
         spool.WRITER.append(event)
         if counts:
             CACHE.add_pending(event["key_id"], counts)
@@ -269,7 +258,7 @@ def serve(request: Request) -> Reply:
 
 
 def _serve(request: Request, request_id: str) -> Reply:
-    if not host_allowed(request.host):
+    if not config.host_allowed(request.host):
         return errors.reply(InvalidRequest("the Host header is not one this server answers to"),
                             request_id)  # fmt: skip
     operation = OPERATIONS[request.operation]

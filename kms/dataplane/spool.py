@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
+from kms.dataplane import config
 from kms.dataplane.state import CACHE
 from kms.exceptions import KmsError
 from kms.models import AuditSpoolOffset, KeyVersion
@@ -88,7 +89,7 @@ class SpoolWriter:
             written = os.write(self._fd, line)
             if written != len(line):
                 raise OSError(f"short write ({written} of {len(line)} bytes)")
-            if settings.EGIDE_AUDIT_FSYNC:
+            if config.current().audit_fsync:
                 os.fsync(self._fd)
         except OSError:
             try:

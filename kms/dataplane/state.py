@@ -21,10 +21,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
-from kms.dataplane import generation
+from kms.dataplane import config, generation
 from kms.dataplane.core import KeySnap, VersionSnap
 from kms.keyring import forget_versions
 from kms.models import KEY_PERMISSIONS
@@ -191,7 +190,7 @@ class StateCache:
 
     def sync(self) -> None:
         """Drop everything if the generation moved (read now, or within the window)."""
-        window = settings.EGIDE_STATE_WINDOW_MS / 1000.0
+        window = config.current().state_window_s
         if window > 0 and connection.vendor == "postgresql":
             LISTENER.ensure_running()
         now = time.monotonic()
@@ -263,13 +262,11 @@ class StateCache:
             snap = replace(snap, encrypt_count=counts[0], sign_count=counts[1])
             if self.generation is not None:
                 self.versions[(key_id, version)] = snap
-        if self.pending:
-            snap = replace(
-                snap,
-                encrypt_count=snap.encrypt_count + self.pending.get((key_id, version, "encrypt"), 0),
-                sign_count=snap.sign_count + self.pending.get((key_id, version, "sign"), 0),
-            )
         return snap
+
+    def pending_uses(self, key_id: int, version: int, purpose: str) -> int:
+        """This process's uses of a version written to its spool, not yet in the row's count."""
+        return self.pending.get((key_id, version, purpose), 0) if self.pending else 0
 
     def _loaded_version(self, key_id: int, version: int) -> VersionSnap | None:
         self.counts_read[(key_id, version)] = time.monotonic()

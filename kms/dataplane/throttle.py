@@ -10,25 +10,15 @@ from __future__ import annotations
 import threading
 import time
 
-from django.conf import settings
+from kms.dataplane import config
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _lock = threading.Lock()
 _windows: dict[tuple[str, str], tuple[float, int]] = {}
-_parsed: dict[str, tuple[int, int]] = {}
-
-
-def _rate(text: str) -> tuple[int, int]:
-    """'200000/min' → (200000, 60)."""
-    if text not in _parsed:
-        count, _, period = text.partition("/")
-        _parsed[text] = (int(count), _PERIODS[period.strip()[0]])
-    return _parsed[text]
 
 
 def wait_needed(scope: str, ident: str) -> int:
     """0 if this request may go on, else the seconds to wait (for Retry-After)."""
-    limit, period = _rate(getattr(settings, f"EGIDE_THROTTLE_{scope.upper()}"))
+    limit, period = config.current().throttles[scope]
     now = time.monotonic()
     with _lock:
         start, count = _windows.get((scope, ident), (now, 0))

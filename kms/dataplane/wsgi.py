@@ -15,13 +15,11 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections
 
-from kms.dataplane import parse
+from kms.dataplane import config, parse
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.pipeline import Request, serve
-from kms.middleware import api_security_headers
 from kms.transit import views as transit_views
 
 PATH = re.compile(rf"^/v1/kms/({'|'.join(OPERATIONS)})/([^/]+)$")
@@ -45,8 +43,9 @@ class FastLane:
 
     @staticmethod
     def _secure_enough(environ: dict[str, Any]) -> bool:
-        if settings.SECURE_SSL_REDIRECT and environ.get("wsgi.url_scheme") != "https":
-            forwarded = settings.SECURE_PROXY_SSL_HEADER
+        conf = config.current()
+        if conf.ssl_redirect and environ.get("wsgi.url_scheme") != "https":
+            forwarded = conf.proxy_ssl_header
             if not forwarded or environ.get(forwarded[0]) != forwarded[1]:
                 return False
         return True
@@ -69,9 +68,8 @@ class FastLane:
                 reply = serve(request_of(environ, match, request_id))
         finally:
             close_old_connections()
-        secure = _is_secure(environ)
         headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body))),
-                   *api_security_headers(secure)]  # fmt: skip
+                   *config.current().headers[_is_secure(environ)]]  # fmt: skip
         start_response(_REASONS.get(reply.status, str(reply.status)), headers)
         return [reply.body]
 
@@ -79,7 +77,7 @@ class FastLane:
 def _is_secure(environ: dict[str, Any]) -> bool:
     if environ.get("wsgi.url_scheme") == "https":
         return True
-    forwarded = settings.SECURE_PROXY_SSL_HEADER
+    forwarded = config.current().proxy_ssl_header
     return bool(forwarded and environ.get(forwarded[0]) == forwarded[1])
 
 
@@ -96,7 +94,7 @@ def request_of(environ: dict[str, Any], match: re.Match[str], request_id: str) -
 
 def _host(environ: dict[str, Any]) -> str:
     """As Django's HttpRequest._get_raw_host: X-Forwarded-Host only when trusted."""
-    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+    if config.current().use_x_forwarded_host and "HTTP_X_FORWARDED_HOST" in environ:
         return environ["HTTP_X_FORWARDED_HOST"]
     if "HTTP_HOST" in environ:
         return environ["HTTP_HOST"]

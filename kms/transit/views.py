@@ -20,6 +20,7 @@ from kms.api.errors import api_not_found
 from kms.dataplane.reply import Reply
 from kms.dataplane.views import read_body, to_response
 from kms.transit import codec, mounts
+from kms.transit.mounts import RESERVED
 
 FAST_PATH = re.compile(r"^/v1/(?:[A-Za-z0-9._-]+/){1,4}(?:encrypt|decrypt|rewrap|sign|verify|hmac)/[^/]+(?:/[^/]+)?$")
 
@@ -58,7 +59,9 @@ def take(environ: dict[str, Any]) -> bool:
     """Whether the fast lane answers this request through the Transit codec."""
     return (environ.get("REQUEST_METHOD") in ("POST", "PUT")
             and ("HTTP_X_VAULT_TOKEN" in environ or "HTTP_AUTHORIZATION" in environ)
-            and FAST_PATH.match(environ.get("PATH_INFO", "")) is not None)  # fmt: skip
+            and FAST_PATH.match(environ.get("PATH_INFO", "")) is not None
+            # A native path (/v1/kms/...) is never a mount: its unknown URLs answer natively.
+            and environ.get("PATH_INFO", "")[len("/v1/"):].split("/", 1)[0] not in RESERVED)  # fmt: skip
 
 
 def serve_environ(environ: dict[str, Any], body: bytes | None, host: str, request_id: str) -> Reply:

@@ -106,8 +106,10 @@ def answer(status: int, headers: dict, body: bytes) -> dict[str, Any]:
         shape: Any = parsed["error"]["code"]
     elif isinstance(parsed.get("data"), dict) and "batch" in parsed["data"]:
         shape = [item.get("error", {}).get("code", "ok") for item in parsed["data"]["batch"]]
-    else:
+    elif "data" in parsed:
         shape = sorted(parsed["data"])
+    else:
+        shape = {"unexpected": parsed}
     return {"status": status, "shape": shape, "headers": {h: headers.get(h) for h in COMPARED_HEADERS},
             "request_id": bool(headers.get("X-Request-Id"))}  # fmt: skip
 
