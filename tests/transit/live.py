@@ -60,8 +60,9 @@ class LiveEgide:
         self.token = ""
 
     def manage(self, *args: str, timeout: float = 180) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)  # noqa: S603 - our interpreter  # fmt: skip
+        command = [sys.executable, "manage.py", *args]
+        done = subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True,  # noqa: S603
+                              timeout=timeout, check=False)  # fmt: skip
         if done.returncode != 0:
             raise AssertionError(f"manage.py {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}")
         return done.stdout
