@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kms.crypto import KEY_TYPES
+from kms.durations import format_duration, parse_duration
 from kms.models import ApiToken, ApprovalRequest, Key, KeyVersion
 
 MAX_ITEM_BYTES = 1024 * 1024  # one plaintext / data item, decoded
@@ -101,11 +102,9 @@ def _is_utf8(text: str) -> bool:
 
 
 class DurationText(serializers.CharField):
-    """'90d', '12h', '30m', '1w' → timedelta (kms.services.rotation.parse_duration)."""
+    """'90d', '12h', '30m', '1w' → timedelta (kms.durations.parse_duration)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        from kms.services.rotation import parse_duration
-
         if data is None:
             return None
         if not isinstance(data, str):
@@ -249,8 +248,6 @@ def _ts(value: Any) -> str | None:
 def _duration(value: Any) -> str | None:
     if value is None:
         return None
-    from kms.services.rotation import format_duration
-
     return format_duration(value)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kms.durations import parse_duration
 from kms.models import ApprovalRequest
 from kms.services.actor import Actor
 
 
 def _update(actor: Actor, name: str, params: dict[str, Any]) -> Any:
     from kms.services.keys import key_update
-    from kms.services.rotation import parse_duration
 
     changes = dict(params["changes"])
     if changes.get("rotation_period") is not None:

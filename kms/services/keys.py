@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kms import access, rules
 from kms.crypto import get_key_type, material_aad
+from kms.durations import format_duration
 from kms.exceptions import (
     DeletionDisabled,
     ExportDisabled,
@@ -163,7 +164,6 @@ def _exists_message(name: str) -> str:
 
 def _audit_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Settings as JSON (durations as '90d'), for audit details and approval parameters."""
-    from kms.services.rotation import format_duration
 
     return {k: (format_duration(v) if isinstance(v, timedelta) else v) for k, v in values.items()}
 
@@ -177,10 +177,10 @@ def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion
         new = _generate(key.key_type)
         with transaction.atomic():
             key = key_for(actor, name, "rotate", lock=True)
-            return _rotate_locked(op, key, new, reason=reason, now=timezone.now())
+            return key_rotate_locked(op, key, new, reason=reason, now=timezone.now())
 
 
-def _rotate_locked(
+def key_rotate_locked(
     op: Operation, key: Key, new: NewMaterial, *, reason: str, now: datetime
 ) -> KeyVersion:
     """Rotation itself, for a key whose row the caller has locked in its open transaction.

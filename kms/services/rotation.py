@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -32,11 +31,10 @@ from django.utils import timezone
 
 from kms import rules
 from kms.crypto import KEY_TYPES
-from kms.exceptions import ERRORS, InvalidRequest, error_code, error_message
+from kms.exceptions import ERRORS, error_code, error_message
 from kms.models import Key, KeyState, KeyVersion
 from kms.services import keys
 from kms.services.actor import Actor
-from kms.services.approvals import approvals_expire
 from kms.services.operation import operation
 
 log = logging.getLogger(__name__)
@@ -47,45 +45,6 @@ SIGNATURE_CAP = "signature_cap"
 AES_USAGE = "aes_usage_limit"
 # Types whose versions have an encryption limit (AES-GCM under random 96-bit nonces).
 RANDOM_NONCE_TYPES = tuple(name for name, kt in KEY_TYPES.items() if kt.encrypt_limit)
-
-# --- durations: "90d", "12h", "30m", "1w" ----------------------------------------------
-
-_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
-          "m": timedelta(minutes=1), "s": timedelta(seconds=1)}  # fmt: skip
-_DURATION = re.compile(r"([1-9][0-9]{0,8})([wdhms])")
-DURATION_RULE = "a whole number and a unit: w, d, h, m or s (e.g. 90d, 12h, 1w)"
-
-
-def parse_duration(text: object) -> timedelta:
-    """'90d' -> timedelta(days=90). Strict: one positive whole number and one lowercase unit,
-    nothing around them. Anything else is InvalidRequest, with a message saying the form.
-
-    Range (e.g. the 1h minimum of a rotation period) is the caller's rule, not checked here.
-    """
-    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        raise InvalidRequest(f"invalid duration {str(text)[:20]!r}: {DURATION_RULE}")
-    number, unit = match.groups()
-    try:
-        return int(number) * _UNITS[unit]
-    except OverflowError:
-        raise InvalidRequest(f"duration {text!r} is too long") from None
-
-
-def format_duration(period: timedelta) -> str:
-    """timedelta(days=90) -> '90d': the largest of d, h, m, s that divides it exactly, so
-    `parse_duration(format_duration(p)) == p` for whole seconds up to 31 years (a fraction
-    of a second is rounded away). Days are preferred to weeks (14d, not 2w), as people write
-    rotation periods. ValueError only for a period under half a second (never stored)."""
-    seconds = round(period.total_seconds())
-    if seconds <= 0:
-        raise ValueError(f"not a positive duration: {period!r}")
-    for unit in "dhm":
-        size = int(_UNITS[unit].total_seconds())
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
 
 # --- what is due ------------------------------------------------------------------------
 
@@ -214,7 +173,7 @@ def _rotate_if_due(actor: Actor, candidate: Key, now: datetime) -> Rotated:
         with transaction.atomic():
             key = keys.claim(due)
             reason = key.rotation_due_reason  # type: ignore[attr-defined]
-            kv = keys._rotate_locked(op, key, new, reason=reason, now=now)
+            kv = keys.key_rotate_locked(op, key, new, reason=reason, now=now)
     return Rotated(key.name, kv.version, reason)
 
 
@@ -228,57 +187,3 @@ def _failure(actor: Actor, key: Key, exc: Exception) -> Failed:
 
 
 # --- the scheduler's pass ---------------------------------------------------------------
-
-
-@dataclass
-class SchedulerPassResult:
-    rotation: RotationPassResult = field(default_factory=RotationPassResult)
-    purged: list[str] = field(default_factory=list)
-    versions_destroyed: list[str] = field(default_factory=list)  # "name vN", past their window
-    approvals_expired: int = 0
-    audit_events_shipped: int = 0
-    # Steps that could not run at all (e.g. the database was unreachable).
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.rotation.ok and not self.errors
-
-
-def scheduler_pass(*, now: datetime | None = None) -> SchedulerPassResult:
-    """One pass, as the system actor: rotate what is due, purge keys and destroy versions
-    past their recovery window, expire approval requests. Each step runs even if an earlier one failed; each is
-    safe to run on several nodes at once. Must be called outside any transaction.
-    """
-    now = now or timezone.now()
-    actor = Actor.system()
-    result = SchedulerPassResult()
-    try:
-        result.rotation = rotate_due(actor=actor, now=now)
-    except Exception as exc:
-        _step_failed(result, "rotate", exc)
-    try:
-        result.purged = keys.keys_purge_due(actor=actor, now=now)
-    except Exception as exc:
-        _step_failed(result, "purge", exc)
-    try:
-        result.versions_destroyed = keys.versions_destroy_due(actor=actor, now=now)
-    except Exception as exc:
-        _step_failed(result, "destroy versions", exc)
-    try:
-        result.approvals_expired = approvals_expire(actor=actor, now=now)
-    except Exception as exc:
-        _step_failed(result, "expire approvals", exc)
-    try:
-        from kms.dataplane.spool import ship_all
-
-        # Audit lines left in this node's spool by stopped or killed server processes.
-        result.audit_events_shipped = ship_all()
-    except Exception as exc:
-        _step_failed(result, "ship audit spool", exc)
-    return result
-
-
-def _step_failed(result: SchedulerPassResult, step: str, exc: Exception) -> None:
-    log.error("scheduler step %r failed", step, exc_info=exc)
-    result.errors.append(f"{step}: {type(exc).__name__}")

@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from kms import access
 from kms.crypto import KEY_TYPES, get_key_type, keywrap
 from kms.crypto.pkcs8 import load_private_key
+from kms.durations import parse_duration
 from kms.exceptions import InvalidRequest, KeyExists, KeyNotFound
 from kms.keyring import load_version
 from kms.models import Key, KeyState
 from kms.services import keys as key_services
 from kms.services.actor import Actor
-from kms.services.rotation import parse_duration
 from kms.transit import namespaces
 from kms.transit.namespaces import Space
 

@@ -15,6 +15,7 @@ from django import forms
 
 from kms.crypto import KEY_TYPES
 from kms.dataplane.ops.sign import SIGNING_FIELDS
+from kms.durations import format_duration, parse_duration
 from kms.exceptions import InvalidRequest
 from kms.models import KEY_PERMISSIONS, Key
 from kms.services.audit_log import OUTCOMES
@@ -41,8 +42,6 @@ class DurationField(forms.CharField):
     """'90d', '12h', '1w' -> timedelta; empty -> None (no automatic rotation)."""
 
     def clean(self, value: Any) -> timedelta | None:  # type: ignore[override]
-        from kms.services.rotation import parse_duration
-
         text = (super().clean(value) or "").strip()  # the text's own checks (length) first
         if not text:
             return None
@@ -52,8 +51,6 @@ class DurationField(forms.CharField):
             raise forms.ValidationError(exc.message) from None
 
     def prepare_value(self, value: Any) -> Any:
-        from kms.services.rotation import format_duration
-
         return format_duration(value) if isinstance(value, timedelta) else value
 
 

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kms import access
 from kms.crypto import get_key_type
+from kms.durations import format_duration
 from kms.exceptions import ERRORS, KeyNotFound
 from kms.models import Key
 from kms.rules import parse_whole_number
 from kms.services import audit_log
 from kms.services import keys as key_services
-from kms.services.rotation import format_duration
 from kms.services.usable import OPERATIONS as PLAYGROUND
 from kms.web import charts
 from kms.web.approvals import key_requests

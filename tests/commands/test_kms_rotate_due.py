@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from kms.models import AuditEvent, Key
 from kms.services import keys
-from kms.services.rotation import parse_duration
+from kms.durations import parse_duration
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

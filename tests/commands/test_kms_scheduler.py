@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from kms.management.commands import kms_scheduler
 from kms.models import Key
-from kms.services.rotation import parse_duration, scheduler_pass
+from kms.durations import parse_duration
+from kms.services.scheduler import scheduler_pass
 
 pytestmark = pytest.mark.django_db
 

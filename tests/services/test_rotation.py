@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from kms import rules
 from kms.crypto.errors import MasterKeyError
+from kms.durations import format_duration, parse_duration
 from kms.exceptions import InvalidRequest
 from kms.models import AuditEvent, Key, KeyVersion
 from kms.services import crypto_ops as ops
@@ -15,9 +16,7 @@ from kms.services.actor import Actor
 from kms.services.rotation import (
     Rotated,
     aes_rotation_threshold,
-    format_duration,
     keys_due,
-    parse_duration,
     rotate_due,
     rotation_due_reason,
 )

@@ -14,7 +14,8 @@ from kms.models import AuditEvent, Key, KeyVersion
 from kms.services.actor import Actor
 from kms.services.audit import verify_chain
 from kms.services.keys import key_create
-from kms.services.rotation import RotationPassResult, parse_duration, rotate_due
+from kms.durations import parse_duration
+from kms.services.rotation import RotationPassResult, rotate_due
 
 pytestmark = [
     pytest.mark.postgres_only,

@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from kms.models import ApprovalRequest, AuditEvent, Key
-from kms.services import keys, rotation
+from kms.services import keys, scheduler
 from kms.services.approvals import approvals_expire
-from kms.services.rotation import parse_duration, scheduler_pass
+from kms.durations import parse_duration
+from kms.services.scheduler import scheduler_pass
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)
@@ -123,7 +124,7 @@ def test_a_step_that_cannot_run_does_not_stop_the_others(monkeypatch, alice, sys
     def broken(**kwargs):
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(rotation, "rotate_due", broken)
+    monkeypatch.setattr(scheduler, "rotate_due", broken)
     result = scheduler_pass()
     assert result.errors == ["rotate: ConnectionError"] and not result.ok
     assert result.approvals_expired == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kms.services.rotation import SchedulerPassResult, scheduler_pass
+from kms.services.scheduler import SchedulerPassResult, scheduler_pass
 
 
 def describe(result: SchedulerPassResult) -> list[str]:

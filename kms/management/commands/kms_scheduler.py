@@ -18,7 +18,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from kms.management.commands.kms_rotate_due import describe
-from kms.services.rotation import scheduler_pass
+from kms.services.scheduler import scheduler_pass
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
