@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.conftest import make_user
+from tests.conftest import all_keys_users_group, make_user
 from tests.web.browser.conftest import log_in, log_out, screenshot
 
 pytestmark = [pytest.mark.browser]
@@ -24,7 +24,10 @@ CARD = "4111 1111 1111 1111"  # the plaintext the playground encrypts
 
 @pytest.fixture
 def people(transactional_db, django_user_model):
-    make_user(django_user_model, "alice", "kms-admin", "kms-user")
+    # alice administers and uses keys in this walkthrough: key use comes only from grants
+    # (issue 13), here an explicit all-keys use grant to a group of hers.
+    alice = make_user(django_user_model, "alice", "kms-admin", "kms-user")
+    alice.groups.add(all_keys_users_group())
     make_user(django_user_model, "carol", "kms-approver")
     make_user(django_user_model, "dave", "kms-auditor")
 
