@@ -279,8 +279,9 @@ def approval_approve(*, actor: Actor, request_id: int) -> ApprovalRequest:
             approvers = list(
                 request.approvals.filter(decision="approve").order_by("at").values_list("approver__username", flat=True)
             )
-            op.success(key=request.key, details={"request_id": request.pk, "action": request.action,
-                                                 "approvals": len(approvers), "required": request.required})  # fmt: skip
+            details = {"request_id": request.pk, "action": request.action, "approvals": len(approvers),
+                       "required": request.required}  # fmt: skip
+            op.success(key=request.key, details=details)
             if len(approvers) >= request.required:
                 _run(request, approvers, actor, now)
         return request

@@ -188,7 +188,9 @@ def _group_label(name: str) -> str:
     return f"role {name}" if name in access.ROLES else f"group {name}'s all-keys grant"
 
 
-def _change(actor: Actor, name: str, action: str, user: str | None, group: str | None, permissions: Any) -> list[dict[str, Any]]:
+def _change(
+    actor: Actor, name: str, action: str, user: str | None, group: str | None, permissions: Any
+) -> list[dict[str, Any]]:
     with operation(actor, action, key_name=name) as op:
         key = key_for(actor, name, "grant")
         op.key = key

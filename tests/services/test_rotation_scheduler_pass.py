@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kms.durations import parse_duration
 from kms.models import ApprovalRequest, AuditEvent, Key
 from kms.services import keys, scheduler
 from kms.services.approvals import approvals_expire
-from kms.durations import parse_duration
 from kms.services.scheduler import scheduler_pass
 
 pytestmark = pytest.mark.django_db
