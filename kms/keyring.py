@@ -122,17 +122,38 @@ class _LoadedKeyCache:
 _cache = _LoadedKeyCache(getattr(settings, "EGIDE_KEY_CACHE_SIZE", 4096))
 
 
+# A verify-only version (a public key imported alone) stores this marker and then the
+# SubjectPublicKeyInfo DER as its "material", wrapped like any material: the marker is
+# authenticated by the master key's unwrap, cannot begin any PKCS#8 DER (0x30) or be confused
+# with raw material (verify-only keys are asymmetric types only), and tells the loader to use
+# KeyType.load_public, so the data plane needs no separate path for such versions.
+PUBLIC_ONLY_MARKER = b"egide:public-only:v1\x00"
+
+
+def public_only_material(public_der: bytes) -> bytes:
+    """What a verify-only version stores (wrapped) as its material."""
+    return PUBLIC_ONLY_MARKER + public_der
+
+
 def load_version(
     *, key_type: str, key_uid: bytes, version: int, wrapped: bytes, master_key_id: str
 ) -> LoadedKey:
-    """Unwrap and load one version's material, through the cache."""
+    """Unwrap and load one version's material, through the cache.
+
+    `key_uid` is the key row's own uid (what the material is wrapped to and cached by),
+    never the ciphertexts' AAD identity: a restored key beside its original shares that one.
+    """
     cache_key = (key_uid, version)
     loaded = _cache.get(cache_key)
     if loaded is None:
         material = keyring().unwrap(
             bytes(wrapped), aad=material_aad(key_uid, version), master_key_id=master_key_id
         )
-        loaded = get_key_type(key_type).load(material, trusted=True)  # our own, authenticated
+        kt = get_key_type(key_type)
+        if material.startswith(PUBLIC_ONLY_MARKER):  # verify-only: a public key, no private material
+            loaded = kt.load_public(material[len(PUBLIC_ONLY_MARKER) :])
+        else:
+            loaded = kt.load(material, trusted=True)  # our own, authenticated
         _cache.put(cache_key, loaded)
     return loaded
 

@@ -25,7 +25,7 @@ KEY_TYPE_CHOICES = [(name, name) for name in KEY_TYPES]
 # The Django codename is "<name>_key" (view_key and delete_key are Django's defaults).
 KEY_PERMISSIONS = (
     "view", "encrypt", "decrypt", "sign", "verify", "hmac", "decapsulate", "derive", "rotate",
-    "manage", "delete", "export", "grant", "approve",
+    "manage", "delete", "export", "grant", "approve", "backup",
 )  # fmt: skip
 
 
@@ -34,6 +34,11 @@ class KeyState(models.TextChoices):
     DISABLED = "disabled"
     DELETED = "deleted"  # soft-deleted: restorable until purge_after
     PURGED = "purged"  # material wiped; the row is a tombstone for the audit trail
+
+
+class KeyOrigin(models.TextChoices):
+    GENERATED = "generated"  # made by Egide
+    IMPORTED = "imported"  # brought in (wrapped material, or a public key alone): kms.services.imports
 
 
 class VersionStatus(models.TextChoices):
@@ -71,6 +76,19 @@ class Key(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
     state_before_delete = models.CharField(max_length=16, blank=True, default="")  # restore returns to it
+    # The identity bound into ciphertexts' associated data (kms.crypto.aad); None: `uid`. A key
+    # restored from a backup keeps its first identity here, whatever its row and name.
+    aad_uid = models.UUIDField(null=True, blank=True, editable=False)
+    origin = models.CharField(max_length=16, choices=KeyOrigin.choices, default=KeyOrigin.GENERATED)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_by_name = models.CharField(max_length=150, blank=True, default="")  # kept if the user goes
+    verify_only = models.BooleanField(default=False)  # public keys alone: no private material at all
+    # An imported key rotates by importing a new version; generated rotation only if this says so.
+    allow_generated_rotation = models.BooleanField(default=False)
+    backup_allowed = models.BooleanField(default=False)  # once on, never off again (like exportable)
 
     class Meta:
         ordering = ["name"]
@@ -99,6 +117,11 @@ class Key(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def aad_identity(self) -> uuid.UUID:
+        """The uid its ciphertexts are bound to (kms.crypto.aad): its own, unless restored."""
+        return self.aad_uid or self.uid
 
 
 class KeyVersion(models.Model):

@@ -35,6 +35,9 @@ class KeySnap:
     current_version: int
     min_encryption_version: int
     min_decryption_version: int
+    # The identity ciphertexts' associated data bind (Key.aad_identity): `uid` unless the key
+    # was restored from a backup. `uid` itself stays the material's and the cache's identity.
+    aad_uid: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,7 @@ class Versions:
         self.cache: dict[int, VersionSnap | None] = {}
         self.counts: dict[tuple[int, str], int] = {}
         self.key_type = get_key_type(key.key_type)
-        self.aad = lambda version: self.key_type.aad_prefix(key.uid, version)
+        self.aad = lambda version: self.key_type.aad_prefix(key.aad_uid or key.uid, version)
 
     def usable(self, version: int, purpose: str) -> LoadedKey:
         if version not in self.cache:

@@ -92,12 +92,13 @@ def load_key(name: str, namespace: str = "") -> KeySnap | None:
     """The live key `name` of a key space: "" is the native one (kms.transit.namespaces)."""
     row = _fetchone(
         "SELECT id, uid, name, key_type, state, current_version, min_encryption_version, "
-        "min_decryption_version FROM kms_key WHERE namespace = %s AND name = %s AND state <> 'purged'",
+        "min_decryption_version, aad_uid FROM kms_key WHERE namespace = %s AND name = %s AND state <> 'purged'",
         (namespace, name),
     )
     if row is None:
         return None
-    return KeySnap(row[0], _uid(row[1]), row[2], row[3], row[4], row[5], row[6], row[7])
+    return KeySnap(row[0], _uid(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
+                   None if row[8] is None else _uid(row[8]))  # fmt: skip
 
 
 def load_version(key_id: int, version: int) -> VersionSnap | None:

@@ -49,6 +49,7 @@ class NewMaterial:
 
     material: bytes
     public_key_pem: str
+    imported: bool = False  # brought in (kms.services.imports), not generated here
 
 
 def _generate(key_type: str) -> NewMaterial:
@@ -60,7 +61,57 @@ def _generate(key_type: str) -> NewMaterial:
 def _imported(key_type: str, material: bytes) -> NewMaterial:
     kt = get_key_type(key_type)
     stored = kt.import_material(material)  # InvalidKeyMaterial unless a whole, matching key of the type
-    return NewMaterial(stored, kt.load(stored, trusted=True).public_key_pem() or "")
+    return NewMaterial(stored, kt.load(stored, trusted=True).public_key_pem() or "", imported=True)
+
+
+def _imported_public(key_type: str, public_key: str | bytes) -> NewMaterial:
+    """A verify-only version: the public key alone (kms.keyring.public_only_material)."""
+    from kms.crypto.pkcs8 import public_der
+    from kms.keyring import public_only_material
+
+    loaded = get_key_type(key_type).load_public(public_key)  # OperationNotAllowed / InvalidKeyMaterial
+    pem = loaded.public_key_pem() or ""
+    return NewMaterial(public_only_material(_spki_der(pem, public_der)), pem, imported=True)
+
+
+def _spki_der(pem: str, public_der: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return public_der(serialization.load_pem_public_key(pem.encode()))
+
+
+def _new_material(key_type: str, material: bytes | None, public_key: str | bytes | None) -> NewMaterial:
+    if material is not None and public_key is not None:
+        raise InvalidRequest("give either key material or a public key, not both")
+    if public_key is not None:
+        return _imported_public(key_type, public_key)
+    return _generate(key_type) if material is None else _imported(key_type, material)
+
+
+def _origin(actor: Actor, new: NewMaterial, now: datetime) -> dict[str, Any]:
+    """Where a new key's material came from, as its row records it."""
+    if not new.imported:
+        return {}
+    return {"origin": "imported", "imported_at": now, "imported_by": actor.user, "imported_by_name": actor.name[:150],
+            "verify_only": new.material.startswith(_public_only_marker())}  # fmt: skip
+
+
+def _public_only_marker() -> bytes:
+    from kms.keyring import PUBLIC_ONLY_MARKER
+
+    return PUBLIC_ONLY_MARKER
+
+
+def _check_generated_rotation(key: Key) -> None:
+    """An imported key rotates by importing a new version, unless it allows generated rotation."""
+    from kms.crypto.errors import OperationNotAllowed
+
+    if key.verify_only:
+        raise OperationNotAllowed(f"key '{key.name}' is verify-only: it rotates by importing a new public key "
+                                  "(import-version)")  # fmt: skip
+    if key.origin == "imported" and not key.allow_generated_rotation:
+        raise OperationNotAllowed(f"key '{key.name}' is imported: it rotates by importing a new version "
+                                  "(import-version), unless its allow_generated_rotation setting is on")  # fmt: skip
 
 
 def _store_version(key: Key, version: int, new: NewMaterial) -> KeyVersion:
@@ -84,7 +135,7 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Validate creation-time settings; unknown names are refused, never ignored."""
     allowed = {
         "description", "exportable", "allow_deletion", "approvals_required",
-        "rotation_period", "max_signatures_per_version",
+        "rotation_period", "max_signatures_per_version", "backup_allowed", "allow_generated_rotation",
     }  # fmt: skip
     unknown = set(values) - allowed
     if unknown:
@@ -92,7 +143,7 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     if "description" in out and not _is_text(out["description"], 1000):
         raise InvalidRequest("description must be text of at most 1000 characters, without NUL")
-    for flag in ("exportable", "allow_deletion"):
+    for flag in ("exportable", "allow_deletion", "backup_allowed", "allow_generated_rotation"):
         if flag in out and not isinstance(out[flag], bool):
             raise InvalidRequest(f"{flag} must be true or false")
     if "approvals_required" in out:
@@ -119,10 +170,13 @@ def _is_text(value: object, max_length: int) -> bool:
     return isinstance(value, str) and len(value) <= max_length and "\x00" not in value
 
 
-def key_create(*, actor: Actor, name: str, key_type: str, material: bytes | None = None, **options: Any) -> Key:
+def key_create(*, actor: Actor, name: str, key_type: str, material: bytes | None = None,
+               public_key: str | bytes | None = None, **options: Any) -> Key:  # fmt: skip
     """A new key; with `material` (imported: checked in full by its type, kms.crypto.keytypes
-    KeyType.import_material) instead of generated material, audited as `import`."""
-    with operation(actor, "create" if material is None else "import", key_name=name) as op:
+    KeyType.import_material) instead of generated material, or with `public_key` alone (a
+    verify-only key, KeyType.load_public), audited as `import` and marked imported."""
+    imported = material is not None or public_key is not None
+    with operation(actor, "import" if imported else "create", key_name=name) as op:
         rules.check_name(name)
         get_key_type(key_type)  # InvalidKeyType lists the valid names
         if not actor.is_system:
@@ -132,13 +186,13 @@ def key_create(*, actor: Actor, name: str, key_type: str, material: bytes | None
         space = namespaces.current()  # the native space unless a Transit mount's request set another
         if Key.objects.exclude(state=KeyState.PURGED).filter(namespace=space.namespace, name__iexact=name).exists():
             raise KeyExists(_exists_message(name))
-        new = _generate(key_type) if material is None else _imported(key_type, material)
+        new = _new_material(key_type, material, public_key)
         try:
             with transaction.atomic():
                 now = timezone.now()
                 key = Key.objects.create(
                     name=name, namespace=space.namespace, key_type=key_type, created_by=actor.user,
-                    last_rotated_at=now, **values,
+                    last_rotated_at=now, **values, **_origin(actor, new, now),
                 )
                 key.next_rotation_at = _next_rotation(key, now)
                 key.save(update_fields=["next_rotation_at"])
@@ -174,6 +228,7 @@ def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion
         key = key_for(actor, name, "rotate")
         op.key = key
         rules.check_key_usable(name=key.name, state=key.state)
+        _check_generated_rotation(key)
         new = _generate(key.key_type)
         with transaction.atomic():
             key = key_for(actor, name, "rotate", lock=True)
@@ -189,6 +244,8 @@ def key_rotate_locked(
     `now` becomes last_rotated_at, so the next rotation falls one period after it.
     """
     rules.check_key_usable(name=key.name, state=key.state)
+    if not new.imported:
+        _check_generated_rotation(key)
     version = key.current_version + 1
     kv = _store_version(key, version, new)
     key.current_version, key.last_rotated_at = version, now
@@ -201,6 +258,7 @@ def key_rotate_locked(
 UPDATABLE = {
     "description", "min_encryption_version", "min_decryption_version", "allow_deletion",
     "exportable", "approvals_required", "rotation_period", "max_signatures_per_version",
+    "backup_allowed", "allow_generated_rotation",
 }  # fmt: skip
 
 
@@ -214,8 +272,10 @@ def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
             raise InvalidRequest(f"unknown or read-only setting(s): {', '.join(sorted(unknown))}")
         op.key = _check_update(key_for(actor, name, "manage"), changes)
         if _is_sensitive_update(op.key, changes):
-            # Turning exportable on needs a second person whatever approvals_required says.
-            second = changes.get("exportable") is True and not op.key.exportable
+            # Turning exportable (or backup_allowed) on needs a second person whatever
+            # approvals_required says: material may then leave.
+            second = (changes.get("exportable") is True and not op.key.exportable) or (
+                changes.get("backup_allowed") is True and not op.key.backup_allowed)  # fmt: skip
             approvals.gate(actor=actor, key=op.key, action="update",
                            parameters={"changes": _audit_settings(changes)}, at_least=int(second))  # fmt: skip
         with transaction.atomic():
@@ -241,6 +301,10 @@ def _check_update(key: Key, changes: dict[str, Any]) -> Key:
     _check_version_floors(key, changes)
     if changes.get("exportable") is False and key.exportable:
         raise InvalidRequest("exportable cannot be turned off: the material may already have left")
+    if changes.get("backup_allowed") is False and key.backup_allowed:
+        raise InvalidRequest("backup_allowed cannot be turned off: backups may already exist")
+    if changes.get("allow_generated_rotation") and key.verify_only:
+        raise InvalidRequest("a verify-only key has no private material to rotate by generation")
     return key
 
 
@@ -250,6 +314,7 @@ def _is_sensitive_update(key: Key, changes: dict[str, Any]) -> bool:
     the decryption floor again, is as sensitive as the restriction)."""
     return (
         (changes.get("exportable") is True and not key.exportable)
+        or (changes.get("backup_allowed") is True and not key.backup_allowed)
         or (changes.get("allow_deletion") is True and not key.allow_deletion)
         or changes.get("min_decryption_version", key.min_decryption_version) != key.min_decryption_version
         or changes.get("approvals_required", key.approvals_required) < key.approvals_required
