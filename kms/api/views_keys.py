@@ -113,7 +113,7 @@ class RotateView(ApiView):
         return self.ok({"name": name, "new_version": kv.version})
 
 
-# The actions that may wait for approvers (kms.services.approvals.gate) also answer 202.
+# The actions that may wait for approvers (kms.services.gate.gate) also answer 202.
 def _state_view(action: str, service, gated: bool = False):  # noqa: ANN001, ANN202
     class StateView(ApiView):
         @extend_schema(operation_id=f"keys_{action}", request=s.Empty,

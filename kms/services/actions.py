@@ -13,21 +13,19 @@ from typing import Any
 
 from kms.durations import parse_duration
 from kms.models import ApprovalRequest
+from kms.services import grants, keys
 from kms.services.actor import Actor
 
 
 def _update(actor: Actor, name: str, params: dict[str, Any]) -> Any:
-    from kms.services.keys import key_update
 
     changes = dict(params["changes"])
     if changes.get("rotation_period") is not None:
         changes["rotation_period"] = parse_duration(changes["rotation_period"])
-    return key_update(actor=actor, name=name, changes=changes)
+    return keys.key_update(actor=actor, name=name, changes=changes)
 
 
 def _table() -> dict[str, Callable[[Actor, str, dict[str, Any]], Any]]:
-    from kms.services import grants, keys
-
     return {
         "delete": lambda a, n, p: keys.key_delete(actor=a, name=n),
         "purge": lambda a, n, p: keys.key_purge(actor=a, name=n),

@@ -19,11 +19,11 @@ from guardian.shortcuts import assign_perm, remove_perm
 from kms import access
 from kms.exceptions import Conflict, GrantNotFound, InvalidRequest, PermissionDenied
 from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserObjectPermission
-from kms.services import approvals
+from kms.services import gate
 from kms.services.actor import Actor
-from kms.services.users import UnknownUser, unknown_user_refusal
 from kms.services.lookup import key_for
 from kms.services.operation import operation
+from kms.services.users import UnknownUser, unknown_user_refusal
 
 
 def _names(codenames: list[str]) -> list[str]:
@@ -203,7 +203,7 @@ def _change(
         unchanged = action == "grant_add" and all(_has_key_grant(target, key, p) for p in perms)
         if not unchanged:  # never an approval request for a no-op
             second = action == "grant_add" and any(p in access.SECOND_PERSON for p in perms)
-            approvals.gate(actor=actor, key=key, action=action, parameters=parameters,
+            gate.gate(actor=actor, key=key, action=action, parameters=parameters,
                            at_least=1 if second else 0)  # fmt: skip
         with transaction.atomic():
             key = key_for(actor, name, "grant", lock=True)

@@ -25,11 +25,12 @@ from kms.exceptions import (
     InvalidRequest,
     KeyDisabled,
     KeyExists,
+    OperationNotAllowed,
     VersionNotUsable,
 )
 from kms.keyring import forget_cache, keyring, load_version
 from kms.models import Key, KeyState, KeyVersion
-from kms.services import approvals
+from kms.services import gate
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
 from kms.services.operation import Abandoned, Operation, operation
@@ -276,7 +277,7 @@ def key_update(*, actor: Actor, name: str, changes: dict[str, Any]) -> Key:
             # approvals_required says: material may then leave.
             second = (changes.get("exportable") is True and not op.key.exportable) or (
                 changes.get("backup_allowed") is True and not op.key.backup_allowed)  # fmt: skip
-            approvals.gate(actor=actor, key=op.key, action="update",
+            gate.gate(actor=actor, key=op.key, action="update",
                            parameters={"changes": _audit_settings(changes)}, at_least=int(second))  # fmt: skip
         with transaction.atomic():
             key = _check_update(key_for(actor, name, "manage", lock=True), changes)
@@ -343,7 +344,7 @@ def _set_state(actor: Actor, name: str, action: str, permission: str, allowed_fr
     """Disable or enable: both under approvals (enabling undoes an approved disable)."""
     with operation(actor, action, key_name=name) as op:
         op.key = _state_allows(key_for(actor, name, permission), action, allowed_from)
-        approvals.gate(actor=actor, key=op.key, action=action, parameters={})
+        gate.gate(actor=actor, key=op.key, action=action, parameters={})
         with transaction.atomic():
             key = key_for(actor, name, permission, lock=True)
             op.key = key
@@ -373,7 +374,7 @@ def key_delete(*, actor: Actor, name: str) -> Key:
     """Soft delete: the key does nothing until restored; purged after the recovery window."""
     with operation(actor, "delete", key_name=name) as op:
         op.key = _deletable(key_for(actor, name, "delete"))
-        approvals.gate(actor=actor, key=op.key, action="delete", parameters={})
+        gate.gate(actor=actor, key=op.key, action="delete", parameters={})
         with transaction.atomic():
             key = _deletable(key_for(actor, name, "delete", lock=True))
             op.key = key
@@ -382,7 +383,7 @@ def key_delete(*, actor: Actor, name: str) -> Key:
             key.state, key.deleted_at = KeyState.DELETED, now
             key.purge_after = now + timedelta(days=settings.EGIDE_DELETION_WINDOW_DAYS)
             key.save(update_fields=["state", "state_before_delete", "deleted_at", "purge_after", "updated_at"])
-            cancelled = approvals.cancel_for_key(key, reason="key deleted", keep=approvals.executing_request_id(actor))
+            cancelled = gate.cancel_for_key(key, reason="key deleted", keep=gate.executing_request_id(actor))
             op.success(key=key, details={"purge_after": key.purge_after.isoformat(),
                                          **({"cancelled_requests": cancelled} if cancelled else {})})  # fmt: skip
         return key
@@ -402,7 +403,7 @@ def key_restore(*, actor: Actor, name: str) -> Key:
         op.key = key_for(actor, name, "delete")
         if op.key.state != KeyState.DELETED:
             raise InvalidRequest(f"key '{op.key.name}' is not deleted")
-        approvals.gate(actor=actor, key=op.key, action="restore", parameters={})
+        gate.gate(actor=actor, key=op.key, action="restore", parameters={})
         with transaction.atomic():
             key = key_for(actor, name, "delete", lock=True)
             op.key = key
@@ -422,7 +423,7 @@ def key_purge(*, actor: Actor, name: str) -> Key:
         op.key = key_for(actor, name, "delete")
         if op.key.state != KeyState.DELETED:
             raise InvalidRequest(f"key '{op.key.name}' must be deleted before it is purged")
-        approvals.gate(actor=actor, key=op.key, action="purge", parameters={})
+        gate.gate(actor=actor, key=op.key, action="purge", parameters={})
         with transaction.atomic():
             key = key_for(actor, name, "delete", lock=True)
             op.key = key
@@ -440,7 +441,7 @@ def _purge_locked(op: Operation, key: Key) -> None:
     destroyed = live.update(wrapped_material=b"", destroyed_at=now)
     key.state, key.purge_after = KeyState.PURGED, None
     key.save(update_fields=["state", "purge_after", "updated_at"])
-    cancelled = approvals.cancel_for_key(key, reason="key purged", keep=approvals.executing_request_id(op.actor))
+    cancelled = gate.cancel_for_key(key, reason="key purged", keep=gate.executing_request_id(op.actor))
     op.success(key=key, details={"versions_destroyed": destroyed,
                                  **({"cancelled_requests": cancelled} if cancelled else {})})  # fmt: skip
 
@@ -509,7 +510,7 @@ def _version_change(actor: Actor, name: str, version: int, action: str) -> KeyVe
         op.key, op.key_version = key_for(actor, name, permission), version
         changes = _check_version_change(op.key, _version_or_error(op.key, version), action)
         if changes:  # never an approval request for a no-op
-            approvals.gate(actor=actor, key=op.key, action=action, parameters={"version": version})
+            gate.gate(actor=actor, key=op.key, action=action, parameters={"version": version})
         with transaction.atomic():
             key = key_for(actor, name, permission, lock=True)
             op.key, op.key_version = key, version
@@ -636,9 +637,7 @@ def public_key(*, actor: Actor, name: str, version: int | None = None) -> tuple[
         # Handing out the public key invites new ciphertexts and trusts signatures:
         # a disabled or deleted key does nothing at all.
         rules.check_key_usable(name=key.name, state=key.state)
-        if not get_key_type(key.key_type).asymmetric:
-            from kms.exceptions import OperationNotAllowed
-
+        if not get_key_type(key.key_type).has_public_key:
             raise OperationNotAllowed(f"key type '{key.key_type}' has no public key")
         number = key.current_version if version is None else version
         kv = version_of(key, number) if isinstance(number, int) else None
@@ -664,7 +663,7 @@ def key_export(*, actor: Actor, name: str) -> dict[str, Any]:
         rules.check_key_usable(name=key.name, state=key.state)
         if not key.exportable:
             raise ExportDisabled(f"key '{key.name}' is not exportable")
-        approvals.gate(actor=actor, key=key, action="export", parameters={})
+        gate.gate(actor=actor, key=key, action="export", parameters={})
         out = []
         for kv in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
             loaded = load_version(
