@@ -24,7 +24,7 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from kms.dataplane import config, costs, errors, parse, spool, throttle
+from kms.dataplane import config, costs, errors, parse, throttle
 from kms.dataplane.core import ItemError, KeySnap, Operation, Outcome, Versions, check_key
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.reply import Reply, json_reply
@@ -42,6 +42,7 @@ from kms.exceptions import (
 )
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services import audit
+from kms.services import audit_spool as spool
 from kms.services.tokens import LAST_USED_RESOLUTION, TOKEN_PREFIX, scope_permits
 
 log = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ from kms.dataplane import config, generation
 from kms.dataplane.core import KeySnap, VersionSnap
 from kms.keyring import forget_versions
 from kms.models import KEY_PERMISSIONS
+from kms.services import audit_spool
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
@@ -280,6 +281,7 @@ class StateCache:
 
 
 CACHE = StateCache()
+audit_spool.SHIPPED_LISTENERS.append(CACHE.shipped)
 
 
 class Listener:

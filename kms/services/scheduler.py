@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from kms.dataplane.spool import ship_all
+from kms.services.audit_spool import ship_all
 from kms.services import keys
 from kms.services.actor import Actor
 from kms.services.approvals import approvals_expire

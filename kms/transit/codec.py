@@ -36,7 +36,7 @@ try:  # the lead's kms.dataplane.config (in progress) holds the host rule; the p
     from kms.dataplane.config import host_allowed
 except ImportError:  # pragma: no cover - before that module lands
     from kms.dataplane.pipeline import host_allowed  # type: ignore[attr-defined,no-redef]
-from kms.dataplane import pipeline, spool, throttle
+from kms.dataplane import pipeline, throttle
 from kms.dataplane.core import ItemError, Operation
 from kms.dataplane.reply import Reply, json_reply
 from kms.dataplane.state import CACHE
@@ -54,6 +54,7 @@ from kms.exceptions import (
 )
 from kms.models import ApiToken
 from kms.rules import NAME_PATTERN, printable_name
+from kms.services import audit_spool as spool
 from kms.services import keys as key_services
 from kms.services.actor import Actor
 from kms.services.lookup import require_token_scope

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.test import override_settings
 
-from kms.dataplane import spool
+from kms.services import audit_spool as spool
 from kms.services.actor import Actor
 from kms.services.tokens import token_create
 

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from egide_site.wsgi import application
-from kms.dataplane import spool
 from kms.models import AuditEvent, KeyVersion
+from kms.services import audit_spool as spool
 from kms.services.audit import verify_chain
 from tests.dataplane.conftest import wsgi_call
 

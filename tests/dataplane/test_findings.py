@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from kms.dataplane import spool
 from kms.models import AuditEvent, KeyVersion
 from kms.rules import AES_HARD_LIMIT
+from kms.services import audit_spool as spool
 from kms.services.audit import verify_chain
 from tests.dataplane.conftest import wsgi_call
 

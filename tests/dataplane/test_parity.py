@@ -159,7 +159,7 @@ def test_with_the_spool_every_hostile_request_ships_exactly_one_event(
     group: str, world: World, root: Any, lane: Any, client: Any, spooled: Any
 ) -> None:
     """The production sink: each request's line reaches the chain, none jams the shipper."""
-    from kms.dataplane import spool
+    from kms.services import audit_spool as spool
     from kms.services.actor import Actor
     from kms.services.audit import verify_chain
     from kms.services.tokens import token_create

@@ -9,7 +9,7 @@ while the server runs and on several nodes at once (each ships its own spool dir
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from kms.dataplane.spool import ship_all
+from kms.services.audit_spool import ship_all
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kms.dataplane.spool import QUARANTINE_ACTION
+from kms.services.audit_spool import QUARANTINE_ACTION
 from kms.models import AuditEvent
 from kms.services.audit import verify_chain
 

@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,6 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
-from kms.dataplane import config
-from kms.dataplane.state import CACHE
 from kms.exceptions import KmsError
 from kms.models import AuditSpoolOffset, KeyVersion
 from kms.services import audit
@@ -55,6 +54,7 @@ class SpoolWriter:
         self._fd = -1
         self.path: Path | None = None
         self._shipper: threading.Thread | None = None
+        self.fsync = False
 
     def _open(self) -> None:
         directory = Path(settings.EGIDE_AUDIT_SPOOL_DIR)
@@ -63,6 +63,7 @@ class SpoolWriter:
         self.path = directory / name
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._pid = os.getpid()
+        self.fsync = bool(settings.EGIDE_AUDIT_FSYNC)  # read once per file, not per line
         self._start_shipper()
 
     def append(self, event: dict[str, Any]) -> None:
@@ -89,7 +90,7 @@ class SpoolWriter:
             written = os.write(self._fd, line)
             if written != len(line):
                 raise OSError(f"short write ({written} of {len(line)} bytes)")
-            if config.current().audit_fsync:
+            if self.fsync:
                 os.fsync(self._fd)
         except OSError:
             try:
@@ -125,6 +126,9 @@ class SpoolWriter:
 
 
 WRITER = SpoolWriter()
+# Told of this process's own uses once they are in the version rows (the data plane's cache
+# of unshipped uses registers here: kms.dataplane.state).
+SHIPPED_LISTENERS: list[Callable[[int, list[Any]], None]] = []
 
 
 _TEXT_FIELDS = ("actor_name", "auth_method", "token_id", "key_name", "key_uid", "error_code", "request_id",
@@ -201,7 +205,8 @@ def ship_file(path: Path) -> int:
             shipped += len(lines)
         if path == WRITER.path:  # our own uses are in the version rows now
             for line in counted:
-                CACHE.shipped(line["key_id"], line.get("counts", []))
+                for listener in SHIPPED_LISTENERS:
+                    listener(line["key_id"], line.get("counts", []))
 
 
 QUARANTINE_ACTION = "audit_quarantined"
