@@ -125,6 +125,8 @@ class KeyCreateIn(Strict):
     approvals_required = serializers.IntegerField(required=False, min_value=0, max_value=10)
     rotation_period = DurationText(required=False, allow_null=True)
     max_signatures_per_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    backup_allowed = StrictBooleanField(required=False)  # one-way, like exportable
+    allow_generated_rotation = StrictBooleanField(required=False)  # imported keys: rotate by generation too
 
 
 class KeyUpdateIn(Strict):
@@ -136,6 +138,8 @@ class KeyUpdateIn(Strict):
     max_signatures_per_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     min_encryption_version = serializers.IntegerField(required=False, min_value=0)
     min_decryption_version = serializers.IntegerField(required=False, min_value=1)
+    backup_allowed = StrictBooleanField(required=False)
+    allow_generated_rotation = StrictBooleanField(required=False)
 
 
 class Empty(Strict):
@@ -284,6 +288,8 @@ class KeySummaryOut(serializers.Serializer):
     last_rotated_at = serializers.CharField(allow_null=True)
     next_rotation_at = serializers.CharField(allow_null=True)
     rotation_overdue = serializers.BooleanField()
+    origin = serializers.CharField()  # generated or imported (issue 15)
+    verify_only = serializers.BooleanField()
 
 
 def key_summary_data(key: Key) -> dict[str, Any]:
@@ -297,6 +303,8 @@ def key_summary_data(key: Key) -> dict[str, Any]:
         "next_rotation_at": _ts(key.next_rotation_at),
         # Due now by period, signature cap or AES usage (kms.services.rotation decides).
         "rotation_overdue": getattr(key, "rotation_due_reason", None) is not None,
+        "origin": key.origin,
+        "verify_only": key.verify_only,
     }
 
 
@@ -320,6 +328,12 @@ class KeyInfoOut(serializers.Serializer):
     max_signatures_per_version = serializers.IntegerField(allow_null=True)
     deleted_at = serializers.CharField(allow_null=True)
     purge_after = serializers.CharField(allow_null=True)
+    origin = serializers.CharField()  # generated or imported
+    imported_at = serializers.CharField(allow_null=True)
+    imported_by = serializers.CharField(allow_null=True)
+    verify_only = serializers.BooleanField()  # a public key alone: verify (RSA: encrypt) only
+    allow_generated_rotation = serializers.BooleanField()
+    backup_allowed = serializers.BooleanField()
 
 
 def key_info_data(key: Key) -> dict[str, Any]:
@@ -344,6 +358,12 @@ def key_info_data(key: Key) -> dict[str, Any]:
         "max_signatures_per_version": key.max_signatures_per_version,
         "deleted_at": _ts(key.deleted_at),
         "purge_after": _ts(key.purge_after),
+        "origin": key.origin,
+        "imported_at": _ts(key.imported_at),
+        "imported_by": key.imported_by_name or None,
+        "verify_only": key.verify_only,
+        "allow_generated_rotation": key.allow_generated_rotation,
+        "backup_allowed": key.backup_allowed,
     }
 
 

@@ -1,7 +1,16 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from kms.api import views_access, views_auth, views_crypto, views_keys, views_meta, views_public, views_users
+from kms.api import (
+    views_access,
+    views_auth,
+    views_byok,
+    views_crypto,
+    views_keys,
+    views_meta,
+    views_public,
+    views_users,
+)
 from kms.api.errors import api_not_found
 from kms.api.schema import documented_by
 from kms.dataplane import views as dataplane
@@ -22,6 +31,13 @@ urlpatterns = [
     path("kms/keys/<str:name>/restore", views_keys.RestoreView.as_view(), name="restore"),
     path("kms/keys/<str:name>/public", views_keys.PublicKeyView.as_view(), name="public"),
     path("kms/keys/<str:name>/export", views_keys.ExportView.as_view(), name="export"),
+    # Bring your own key, backup and restore (issue 15; /keys/<name>/restore undoes a deletion).
+    path("kms/wrapping-key", views_byok.WrappingKeyView.as_view(), name="wrapping-key"),
+    path("kms/wrapping-key/rotate", views_byok.WrappingKeyRotateView.as_view(), name="wrapping-key-rotate"),
+    path("kms/keys/<str:name>/import", views_byok.ImportView.as_view(), name="import"),
+    path("kms/keys/<str:name>/import-version", views_byok.ImportVersionView.as_view(), name="import-version"),
+    path("kms/keys/<str:name>/backup", views_byok.BackupView.as_view(), name="backup"),
+    path("kms/backups/restore", views_byok.RestoreBackupView.as_view(), name="backup-restore"),
     path("kms/keys/<str:name>/jwks", views_public.JwksView.as_view(), name="jwks"),
     path("kms/random", views_public.RandomView.as_view(), name="random"),
     path("kms/keys/<str:name>/versions/<int:version>/disable", views_keys.VersionDisableView.as_view(),
