@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -55,33 +56,40 @@ def clean_text(value: str, limit: int = MAX_TEXT) -> str:
     it in text and JSON) escaped, lone surrogates replaced, bounded length."""
     if len(value) > limit:
         value = value[:limit] + "..."
-    if not value.isprintable():
-        value = value.translate(_CONTROL)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", errors="replace").decode("utf-8")
-    return value
+    if value.isprintable():  # the common case; a lone surrogate is not printable either
+        return value
+    return value.translate(_CONTROL).encode("utf-8", errors="replace").decode("utf-8")
 
 
 def sanitize(value: Any, depth: int = 0) -> Any:
     """An event's `details` (or any field) made storable by every sink: the one function.
 
     Strings through clean_text (keys too), containers bounded in size and depth, anything
-    that is not JSON's own type turned into text.
+    that is not JSON's own type turned into text. Cheap on the common case (a few short
+    printable strings and numbers): it runs on every event the shipper chains.
     """
-    if isinstance(value, str):
-        return clean_text(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value if not isinstance(value, float) or value == value and abs(value) != float("inf") else str(value)
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_TEXT and value.isprintable() else clean_text(value)
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)
     if depth >= MAX_DEPTH:
         return clean_text(repr(value), 200)
     if isinstance(value, dict):
-        items = list(value.items())[:MAX_ITEMS]
-        return {clean_text(str(k), 100): sanitize(v, depth + 1) for k, v in items}
+        items = value.items() if len(value) <= MAX_ITEMS else list(value.items())[:MAX_ITEMS]
+        return {_key(k): sanitize(v, depth + 1) for k, v in items}
     if isinstance(value, list | tuple | set | frozenset):
         return [sanitize(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+    if isinstance(value, str | int | float):  # subclasses (enums, IntEnum): as their plain value
+        return sanitize(str(value) if isinstance(value, str) else value.__index__()
+                        if isinstance(value, int) else float(value), depth)  # fmt: skip
     return clean_text(str(value))
+
+
+def _key(key: Any) -> str:
+    return key if type(key) is str and len(key) <= 100 and key.isprintable() else clean_text(str(key), 100)
 
 
 _TEXT_COLUMNS = {f.name: f.max_length for f in AuditEvent._meta.fields if f.max_length}
@@ -90,8 +98,9 @@ _TEXT_COLUMNS = {f.name: f.max_length for f in AuditEvent._meta.fields if f.max_
 def sanitize_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row about to be chained: every text column and the details, sanitized."""
     for name, limit in _TEXT_COLUMNS.items():
-        if isinstance(row.get(name), str):
-            text = clean_text(row[name], limit)
+        text = row.get(name)
+        if isinstance(text, str) and (len(text) > limit or not text.isprintable()):
+            text = clean_text(text, limit)
             row[name] = text if len(text) <= limit else text[:limit]
     row["details"] = sanitize(row.get("details") or {})
     return row
