@@ -19,7 +19,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -28,6 +27,7 @@ from kms.cli.app import EXIT_USAGE, CliError, Context
 from kms.cli.progress import progress
 from kms.client import RAW_BODY_LIMIT, EgideClient, InvalidCiphertext, Signature
 from kms.crypto import KEY_TYPES
+from kms.crypto.atomicfile import write_atomically
 from kms.crypto.filestream import (
     DATA_KEY_SIZE,
     DEFAULT_SEGMENT_SIZE,
@@ -67,8 +67,10 @@ _READ_SIZE = 1024 * 1024
 
 
 def file_context(key_type: str, context: bytes | None) -> bytes | None:
-    """The context of a file's data key: ``egide-file[:<context>]`` for aes256, else none."""
-    if key_type != "aes256":
+    """The context of a file's data key: ``egide-file[:<context>]`` for a key type that binds
+    a context (aes256: the registry's ``accepts_context``), else none."""
+    key_type_facts = KEY_TYPES.get(key_type)
+    if key_type_facts is None or not key_type_facts.accepts_context:
         if context is not None:
             raise CliError(
                 "invalid_request", f"--context applies only to aes256 keys, not {key_type}"
@@ -101,6 +103,7 @@ def encrypt_file(
 
     A destination file appears only when complete (temporary file, then rename).
     """
+    check_output(dest_path)
     client = ctx.client
     key_ctx = file_context(client.key_info(name)["type"], context)
     data_key = client.datakey(name, context=key_ctx)
@@ -143,6 +146,7 @@ def decrypt_file(
     A file that holds a ciphertext token (``egide:v...``) instead is decrypted by the
     server, so ``encrypt NAME "text" --output f`` and ``decrypt NAME --input f`` pair up.
     """
+    check_output(dest_path)
     with open_input(src_path) as raw:
         head = _read_up_to(raw, len(MAGIC))
         # A regular file is re-read from its start (full speed); a pipe gets the head put back.
@@ -341,6 +345,7 @@ def write_output(ctx: Context, path: str, data: bytes, *, newline_on_terminal: b
             out.write(b"\n")
         out.flush()
         return
+    check_output(path)
     try:
         _write_atomically(path, data)
     except OSError as exc:
@@ -348,21 +353,20 @@ def write_output(ctx: Context, path: str, data: bytes, *, newline_on_terminal: b
 
 
 def _write_atomically(path: str, data: bytes) -> None:
-    """A 0600 temporary file beside ``path``, synced, then renamed over it."""
+    """A new 0600 file named ``path`` only once complete (kms.crypto.atomicfile)."""
+    write_atomically(path, lambda out: out.write(data))
+
+
+def check_output(path: str) -> None:
+    """Refuse, in words and before any work, an output file whose directory does not exist."""
+    if path == "-":
+        return
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)[:64]}.", suffix=".part", dir=directory
-    )
-    try:
-        with open(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    if not os.path.isdir(directory):
+        shown = os.path.dirname(path) or directory
+        raise CliError("io_error", f"cannot write {path}: the directory {shown} does not exist")
+    if os.path.isdir(path):
+        raise CliError("io_error", f"cannot write {path}: it is a directory; give a file name")
 
 
 def _label(path: str) -> str:
