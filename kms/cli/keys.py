@@ -237,10 +237,16 @@ def _register_lifecycle(commands: argparse._SubParsersAction) -> None:
         p = add_command(commands, action, run_lifecycle, summary, f"\n  {example}\n")
         p.add_argument("name", metavar="NAME", help="the key")
         p.set_defaults(action=action)
+        if action == "restore":  # issue 15: also a new key from a backup (egide kms backup)
+            p.add_argument("--backup", metavar="FILE", help="restore a backup as a new key NAME instead")
 
 
 def run_lifecycle(args: argparse.Namespace, ctx: Context) -> int:
     client, name = ctx.client, args.name
+    if getattr(args, "backup", None):
+        from kms.cli.byok import run_restore_backup
+
+        return run_restore_backup(args, ctx)
     if args.action == "rotate":
         result = client.rotate(name)
         ctx.say(f"rotated {name}: version {result['new_version']} is now current")

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kms.cli import approvals, auth, crypto, keys, shared, users
+from kms.cli import approvals, auth, byok, crypto, keys, shared, users
 from kms.cli.app import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     crypto.register(kms)
     shared.register(kms)
     approvals.register(kms)
+    byok.register(kms)
     auth.register(commands)
     users.register(commands)
     return parser

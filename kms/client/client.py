@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from kms.client.access import AccessCalls
+from kms.client.byok import ByokCalls
 from kms.client.crypto import CryptoCalls
 from kms.client.keys import KeyCalls
 from kms.client.users import UserCalls
 
 
-class EgideClient(KeyCalls, CryptoCalls, AccessCalls, UserCalls):
+class EgideClient(KeyCalls, CryptoCalls, AccessCalls, UserCalls, ByokCalls):
     """A client of one Egide server: ``EgideClient("http://127.0.0.1:8200", token)``.
 
     Methods follow docs/api.md; binary values are bytes (the client does base64).
