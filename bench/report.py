@@ -35,7 +35,7 @@ SCALE_GROUPS = (
 
 
 KNOBS = (
-    "DUR", "LAT_DUR", "THREADS", "CONC", "BATCH_N", "ROUNDS", "WORKERS", "BLOCKING_THREADS",
+    "DUR", "LAT_DUR", "THREADS", "CONC", "BATCH_N", "ROUNDS", "WORKERS", "BLOCKING_THREADS", "INTERFACE",
     "KEYS_SMALL", "KEYS_LARGE", "VERSIONS", "AUDIT_EVENTS", "FILE_MIB", "FILE_REPEAT",
 )  # fmt: skip
 
@@ -337,9 +337,9 @@ def main() -> int:
         "",
         f"- Machine: {machine()}.",
         f"- Software: {versions(meta)}.",
-        f"- Egide: commit {meta.get('git', '?')}; `granian --interface wsgi "
-        f"egide_site.wsgi:application --workers {meta.get('WORKERS')} --blocking-threads "
-        f"{meta.get('BLOCKING_THREADS')}`, DEBUG off, throw-away master key.",
+        f"- Egide: commit {meta.get('git', '?')}; `scripts/serve --interface {meta.get('INTERFACE', 'wsgi')} "
+        f"--workers {meta.get('WORKERS')} --threads {meta.get('BLOCKING_THREADS')}` (granian), "
+        "DEBUG off, throw-away master key.",
         f"- Command: `{meta.get('command', 'bench/run.sh')}` with {knobs}"
         + (f" ONLY='{meta['ONLY']}'" if meta.get("ONLY", ".") != "." else "")
         + ".",

@@ -21,7 +21,8 @@
 #                       scale_versions, scale_audit and files
 #   DBS="postgres sqlite" {sqlite}    OPENBAO=1 {0}    ROUNDS=1 (request rows, medians)
 #   THREADS=2 CONC=16 DUR=10s {1s} LAT_DUR=5s {1s} BATCH_N=100 (as openbao_transit.sh)
-#   WORKERS=$(nproc) BLOCKING_THREADS=2    granian workers / blocking threads per worker
+#   WORKERS=$(nproc) BLOCKING_THREADS=2 INTERFACE=wsgi   scripts/serve's --workers, --threads
+#                       (per worker) and --interface (wsgi or rsgi)
 #   KEYS_SMALL=1000 KEYS_LARGE=100000 VERSIONS=1000 AUDIT_EVENTS=1000000 FILE_MIB=2048
 #   FILE_REPEAT=3 {1}  EGIDE_PORT=8310  BAO_ADDR=127.0.0.1:8210
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres BENCH_DB=egide_bench
@@ -65,6 +66,7 @@ fi
 ROUNDS="${ROUNDS:-1}"
 THREADS="${THREADS:-2}"; CONC="${CONC:-16}"; BATCH_N="${BATCH_N:-100}"
 WORKERS="${WORKERS:-$(nproc)}"; BLOCKING_THREADS="${BLOCKING_THREADS:-2}"
+INTERFACE="${INTERFACE:-wsgi}"
 EGIDE_PORT="${EGIDE_PORT:-8310}"; BAO_ADDR="${BAO_ADDR:-127.0.0.1:8210}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_DB="${BENCH_DB:-egide_bench}"
@@ -85,6 +87,7 @@ for t in wrk curl jq base64 /usr/bin/time; do
   command -v "$t" >/dev/null || die "missing tool: $t (apt-get install -y wrk jq curl time)"
 done
 [[ -x "$VENV/bin/granian" ]] || die "granian missing: $VENV/bin/pip install -e '.[bench]'"
+[[ -x "$REPO/scripts/serve" ]] || die "scripts/serve is not executable"
 [[ -f "$SHARED_BENCH/post.lua" ]] || die "no $SHARED_BENCH/post.lua (set SHARED_BENCH)"
 if [[ " $DBS " == *" postgres "* ]]; then
   command -v psql >/dev/null || die "missing tool: psql"
@@ -230,10 +233,11 @@ start_egide() {  # start_egide postgres|sqlite
   local extra=()
   [[ "$SMOKE" == 1 ]] && extra+=(--access-log)   # every status, checked at the end
   SERVER_LOG="$OUTDIR/egide-$DB_KIND-r$ROUND.log"
-  env "${EGIDE_ENV[@]}" "$VENV/bin/granian" --interface wsgi --host 127.0.0.1 --port "$EGIDE_PORT" \
-    --workers "$WORKERS" --blocking-threads "$BLOCKING_THREADS" --no-ws "${extra[@]}" \
-    egide_site.wsgi:application >"$SERVER_LOG" 2>&1 &
-  SERVER_PID=$!   # env exec()s granian: this is the master's pid
+  # The production command (scripts/serve), exactly: it execs granian.
+  env "${EGIDE_ENV[@]}" "$REPO/scripts/serve" --host 127.0.0.1 --port "$EGIDE_PORT" \
+    --interface "$INTERFACE" --workers "$WORKERS" --threads "$BLOCKING_THREADS" "${extra[@]}" \
+    >"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!   # env and scripts/serve exec() granian: this is the master's pid
   local code=""
   for _ in $(seq 150); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
@@ -243,7 +247,7 @@ start_egide() {  # start_egide postgres|sqlite
     sleep 0.2
   done
   [[ "$code" == 200 ]] || die "Egide did not answer 200 on $URL (last: $code)"
-  note "egide on $DB_KIND: granian pid $SERVER_PID, $WORKERS workers x $BLOCKING_THREADS threads, log $SERVER_LOG"
+  note "egide on $DB_KIND: scripts/serve (granian $INTERFACE) pid $SERVER_PID, $WORKERS workers x $BLOCKING_THREADS threads, log $SERVER_LOG"
 }
 
 # ------------------------------------------------------------ keys, bodies ----
