@@ -27,9 +27,15 @@ PORT ?= 8200
 
 ## Install, migrate, create the admin account and an API token, serve on 127.0.0.1:$(PORT).
 ## The bootstrap token is reused while valid; a busy port stops this before anything is minted.
+## The rotation scheduler (manage.py kms_scheduler: rotation, purge, approval expiry) runs beside
+## the server, every $(SCHEDULER_INTERVAL) s; Ctrl-C (or the server stopping) stops both.
+SCHEDULER_INTERVAL ?= 60
 run: $(STAMP)
 	EGIDE_DEV=1 $(BIN)/python manage.py migrate --no-input
 	EGIDE_DEV=1 $(BIN)/python manage.py egide_bootstrap --port $(PORT)
+	@EGIDE_DEV=1 $(BIN)/python manage.py kms_scheduler --interval $(SCHEDULER_INTERVAL) & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM HUP; \
+	echo "rotation scheduler started (pid $$scheduler, every $(SCHEDULER_INTERVAL) s)"; \
 	EGIDE_DEV=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite: SQLite, then PostgreSQL when reachable (required when REQUIRE_POSTGRES=1).

@@ -30,6 +30,7 @@ KEYLESS_PERMISSIONS: dict[tuple[str, str], str] = {
     ("keys", "POST"): "add",
     ("tokens", "GET"): "view",
     ("token", "DELETE"): "view",
+    ("self", "GET"): "view",
     ("schema", "GET"): "view",
     ("docs", "GET"): "view",
     ("approvals", "GET"): "approve",

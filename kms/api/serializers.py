@@ -379,6 +379,13 @@ class TokenOut(serializers.Serializer):
     scope_operations = serializers.ListField(child=serializers.CharField())
 
 
+class SelfOut(serializers.Serializer):
+    username = serializers.CharField()
+    superuser = serializers.BooleanField()
+    roles = serializers.ListField(child=serializers.CharField())
+    token = TokenOut(allow_null=True)
+
+
 def token_data(token: ApiToken) -> dict[str, Any]:
     return {
         "id": token.pk,

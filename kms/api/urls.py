@@ -23,6 +23,7 @@ urlpatterns = [
     path("health", views_meta.health, name="health"),
     path("auth/tokens", views_auth.TokensView.as_view(), name="tokens"),
     path("auth/tokens/<int:token_id>", views_auth.TokenView.as_view(), name="token"),
+    path("auth/self", views_auth.SelfView.as_view(), name="self"),
     path("kms/keys", views_keys.KeyListView.as_view(), name="keys"),
     path("kms/keys/<str:name>", views_keys.KeyView.as_view(), name="key"),
     path("kms/keys/<str:name>/rotate", views_keys.RotateView.as_view(), name="rotate"),

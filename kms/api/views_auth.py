@@ -68,6 +68,21 @@ class TokensView(ApiView):
         return self.ok([s.token_data(t) for t in tokens_of(request.user)])
 
 
+class SelfView(ApiView):
+    """Who the caller is: `egide whoami` and `egide status` (nothing here is secret)."""
+
+    @extend_schema(operation_id="auth_self", responses={200: envelope(s.SelfOut, "Self"), **REQUEST_ERRORS})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        token = request.auth if getattr(request.auth, "token_hash", None) else None
+        return self.ok({
+            "username": user.get_username(),
+            "superuser": bool(user.is_superuser),
+            "roles": sorted(user.groups.values_list("name", flat=True)),
+            "token": None if token is None else s.token_data(token),
+        })  # fmt: skip
+
+
 class TokenView(ApiView):
     @extend_schema(operation_id="tokens_revoke",
                    responses={204: None, **REQUEST_ERRORS, 404: error_response("token_not_found (also another's token)")})  # fmt: skip

@@ -6,6 +6,7 @@ under /v1/ answers the JSON 404 (kms.api.errors.api_not_found), in DEBUG too.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from typing import Any
 
@@ -33,12 +34,20 @@ def entry_points(patterns: list[Any]) -> list[dict[str, str]]:
     return found
 
 
+def server_version() -> str:
+    """The installed egide package's version (what `egide status` shows)."""
+    try:
+        return importlib.metadata.version("egide")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def index(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return _method_not_allowed(request, "GET, HEAD")
     from kms.api.urls import urlpatterns  # the routes include this view: read them at call time
 
-    data = {"version": "1", "docs": "/v1/docs", "schema": "/v1/schema",
+    data = {"version": "1", "server_version": server_version(), "docs": "/v1/docs", "schema": "/v1/schema",
             "entry_points": entry_points(urlpatterns)}  # fmt: skip
     return JsonResponse({"data": data})
 

@@ -15,16 +15,20 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # the server refused, or the operation failed; verify: invalid signature
 EXIT_USAGE = 2
 EXIT_PENDING = 3  # the action waits for approvers
+EXIT_UNCHECKED = 4  # verify only: the signature could not be checked (1 is kept for "invalid")
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\
 exit status:
   0    success (verify: the signature is valid)
   1    an error: from the server (its code is printed), a file, or the network;
-       verify: the signature is invalid
+       verify: the signature is invalid (and only that)
   2    usage error: bad arguments or options
   3    approval pending: the action waits for approvers (the request is printed)
-  130  interrupted (Ctrl-C)
+  4    verify: the signature could not be checked (unknown key, unreadable input,
+       server or network error): neither valid nor invalid
+  130  interrupted (Ctrl-C); 129 hung up (SIGHUP); 143 terminated (SIGTERM):
+       an output file being written is never left behind, complete or partial
 
 errors are printed on stderr as `error: <code>: <message>`, with the API's code.
 
@@ -32,6 +36,9 @@ environment:
   EGIDE_ADDR    server address (default http://127.0.0.1:8200, the server of `make run`)
   EGIDE_TOKEN   API token (default: the one saved by `egide login`)
   EGIDE_CACERT  CA bundle for an https server with a private CA
+  EGIDE_ALLOW_HTTP  1: allow http:// to a server that is not on this machine (the token
+                and the data then cross the network in clear); default: https only,
+                except to 127.0.0.1, ::1 and localhost
 """
 
 
@@ -43,6 +50,15 @@ class CliError(Exception):
         self.code = code
         self.message = message
         self.exit_code = exit_code
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, not an error
+    """SIGTERM or SIGHUP, raised in the main thread so that cleanups run (never caught as an
+    Exception): the command stops and leaves no half-written output behind."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class UsageError(CliError):
@@ -72,6 +88,7 @@ class Context:
                 config.saved_token(),
                 client_name="cli",
                 ca_file=config.ca_file(),
+                allow_http=config.allow_http(),
             )
         return self._client
 

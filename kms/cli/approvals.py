@@ -6,7 +6,7 @@ import argparse
 
 from kms.cli.app import Context, UsageError
 from kms.cli.output import Column, pretty_json, table
-from kms.cli.parsing import add_command, add_group
+from kms.cli.parsing import add_command, add_format, add_group
 
 APPROVAL_COLUMNS = (
     Column("ID", "id", 4),
@@ -76,7 +76,7 @@ def _register_approvals(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--awaiting-me", action="store_true", help="only pending requests you may decide"
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p)
     for action, summary in (
         ("show", "show one approval request"),
         ("approve", "approve a request (the action runs when enough approvals are in)"),
@@ -104,9 +104,28 @@ def run_approvals_list(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_approval(args: argparse.Namespace, ctx: Context) -> int:
     client = ctx.client
-    call = client.approval if args.action == "show" else getattr(client, args.action)
-    ctx.say(pretty_json(call(args.id)))
+    if args.action == "show":
+        ctx.say(pretty_json(client.approval(args.id)))
+        return 0
+    ctx.say(decision_sentence(args.action, getattr(client, args.action)(args.id)))
     return 0
+
+
+DONE = {"approve": "approved", "reject": "rejected", "cancel": "cancelled"}
+
+
+def decision_sentence(action: str, req: dict) -> str:
+    """What a decision did, in one sentence: ``approved request 7 (delete on key k): ...``."""
+    what = f"request {req.get('id')} ({req.get('action')} on key {req.get('key')})"
+    status, count, required = req.get("status"), len(req.get("approvals") or []), req.get("required")
+    if status in ("approved", "executed"):
+        outcome = (req.get("result") or {}).get("message")
+        tail = f": {outcome}" if outcome else ""
+        return f"{DONE[action]} {what}: {count} of {required} approvals, so it has run{tail}"
+    if status == "pending":
+        left = max((required or 0) - count, 0)
+        return f"{DONE[action]} {what}: {count} of {required} approvals; it waits for {left} more"
+    return f"{DONE[action]} {what}: it is now {status}"
 
 
 # --- grants -----------------------------------------------------------------------------------
@@ -131,7 +150,7 @@ def _register_grants(commands: argparse._SubParsersAction) -> None:
         "\n  egide kms grants list payments\n",
     )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p)
     for action, summary in (("add", "grant permissions"), ("remove", "withdraw permissions")):
         p = add_command(
             group,

@@ -11,7 +11,7 @@ import sys
 from kms.cli import config
 from kms.cli.app import CliError, Context, UsageError
 from kms.cli.output import Column, pretty_json, table
-from kms.cli.parsing import add_command, add_group
+from kms.cli.parsing import add_command, add_format, add_group
 from kms.client import Unauthenticated
 
 TOKEN_COLUMNS = (
@@ -76,7 +76,7 @@ def _register_tokens(commands: argparse._SubParsersAction) -> None:
     p = add_command(
         tokens, "list", run_token_list, "list your API tokens", "\n  egide token list\n"
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p)
     p = add_command(
         tokens, "revoke", run_token_revoke, "revoke an API token", "\n  egide token revoke 12\n"
     )

@@ -34,6 +34,11 @@ def saved_token() -> str | None:
         return None
 
 
+def allow_http() -> bool:
+    """EGIDE_ALLOW_HTTP=1: plain http:// to a server that is not on this machine is allowed."""
+    return os.environ.get("EGIDE_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes")
+
+
 def ca_file() -> str | None:
     """A CA bundle for an https server with a private CA (EGIDE_CACERT), else the system's."""
     return os.environ.get("EGIDE_CACERT") or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kms.cli import files
-from kms.cli.app import EXIT_ERROR, Context, UsageError
+from kms.cli.app import EXIT_ERROR, EXIT_UNCHECKED, Context, UsageError
 from kms.cli.files import SignOptions, write_output
 from kms.cli.output import pretty_json
 from kms.cli.parsing import add_command, b64text, text_bytes
@@ -15,6 +15,12 @@ FILE_NOTE = """
 Files are encrypted locally: the server gives a fresh data key (wrapped under NAME),
 the file is encrypted in 1 MiB authenticated segments, and the wrapped key is kept in
 the file's header; the file itself never travels. Works with aes256 and RSA keys.
+
+What a file that decrypts proves: that it was made for this key and not changed since
+(every segment is authenticated). Not who made it: with an RSA key, anyone holding the
+public key (`egide kms public-key`) can make a file that decrypts; with aes256, anyone
+allowed to ask for a data key of the key. Sign files whose origin matters
+(`egide kms sign NAME --input FILE`) and verify before trusting them.
 """
 
 
@@ -93,7 +99,7 @@ def _register_decrypt(commands: argparse._SubParsersAction) -> None:
         "decrypt",
         run_decrypt,
         "decrypt a ciphertext or an encrypted file",
-        """
+        f"""
   egide kms decrypt my-encryption-key "egide:v2:AAAAAAA..."
   egide kms decrypt my-encryption-key --input file.enc --output file.txt
   egide kms decrypt my-encryption-key --input dir.tar.enc --output - | tar x
@@ -104,7 +110,11 @@ segments are written as they are verified, so a tampered or truncated file may
 have emitted a verified prefix before the error (exit status 1): discard it.
 A ciphertext is printed as the exact bytes (plus a newline on a terminal only).
 --input also takes a file holding an egide:v<N>:... ciphertext.
-""",
+
+Stopped by SIGTERM or SIGHUP (timeout, systemd, docker stop), decrypt --output FILE
+exits with 143 or 129 and leaves no plaintext behind: on Linux it is written to an
+unnamed file that gets its name only when complete.
+{FILE_NOTE}""",
     )
     p.add_argument("name", metavar="NAME", help="the key")
     p.add_argument("ciphertext", nargs="?", metavar="CIPHERTEXT", help="egide:v<N>:...")
@@ -195,7 +205,9 @@ def _register_verify(commands: argparse._SubParsersAction) -> None:
   egide kms verify my-signing-key --input document.pdf "$(cat document.pdf.sig)"
   egide kms verify --hmac my-mac-key "data" "egide:v1:..."     # an HMAC (hmac keys)
 
-Prints "valid" (exit status 0) or "invalid" (exit status 1).
+Prints "valid" (exit status 0) or "invalid" (exit status 1). Exit status 1 means
+only that: any other failure (no such key, unreadable file, server or network error)
+exits with status 4, the signature neither valid nor invalid.
 {SIGN_NOTE}""",
         usage="%(prog)s [-h] [--hmac] [--input FILE] [--algorithm HASH] [--padding PADDING] "
         "[--context TEXT] NAME [DATA] SIGNATURE",
@@ -214,6 +226,7 @@ Prints "valid" (exit status 0) or "invalid" (exit status 1).
     )
     p.add_argument("--input", metavar="FILE", help="verify FILE ('-': stdin)")
     _add_sign_options(p)
+    p.set_defaults(error_status=EXIT_UNCHECKED)  # 1 is "invalid", and only that
 
 
 def run_verify(args: argparse.Namespace, ctx: Context) -> int:

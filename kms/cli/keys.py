@@ -7,8 +7,8 @@ from typing import Any
 
 from kms.cli.app import Context, UsageError
 from kms.cli.files import write_output
-from kms.cli.output import KEY_COLUMNS, key_info_spec, pretty_json, table
-from kms.cli.parsing import add_command, b64text
+from kms.cli.output import KEY_COLUMNS, key_info_spec, key_info_table, pretty_json, table
+from kms.cli.parsing import add_command, add_format, b64text
 from kms.crypto import KEY_TYPES
 
 KEY_TYPES_HELP = ", ".join(KEY_TYPES)  # the registry's served types (kms.crypto.keytypes)
@@ -119,7 +119,7 @@ def _register_list(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--type", metavar="TYPE", help=f"only keys of this type ({KEY_TYPES_HELP})")
     p.add_argument("--status", help="only keys in this state: active, disabled, deleted")
     p.add_argument("--prefix", metavar="TEXT", help="only names starting with TEXT")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p)
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
@@ -138,22 +138,28 @@ def _register_info(commands: argparse._SubParsersAction) -> None:
         run_info,
         "show a key and its versions",
         """
-  egide kms info my-encryption-key
-  egide kms info my-encryption-key --format full    # every setting and use count
+  egide kms info my-encryption-key                   # JSON: the spec's fields and the key's state
+  egide kms info my-encryption-key --format table    # for people (times in UTC)
+  egide kms info my-encryption-key --all             # JSON: every setting and use count
+
+The JSON has the spec's fields (name, type, current_version, versions, created_at,
+updated_at), then "status" (active, disabled or deleted) and "purge_after" (when a
+deleted key is purged for good; null otherwise).
 """,
     )
     p.add_argument("name", metavar="NAME", help="the key")
-    p.add_argument(
-        "--format",
-        choices=["spec", "full"],
-        default="spec",
-        help="spec: name, type, versions, dates (default); full: every field of the API",
-    )
+    add_format(p, default="json")
+    p.add_argument("--all", action="store_true", help="JSON with every field of the API (settings, use counts)")
 
 
 def run_info(args: argparse.Namespace, ctx: Context) -> int:
     info = ctx.client.key_info(args.name)
-    ctx.say(key_info_spec(info) if args.format == "spec" else pretty_json(info))
+    if args.all:
+        if args.format == "table":
+            raise UsageError("--all is JSON: leave out --format table")
+        ctx.say(pretty_json(info))
+    else:
+        ctx.say(key_info_table(info) if args.format == "table" else key_info_spec(info))
     return 0
 
 

@@ -8,11 +8,15 @@ refused), and a status from the table in ``egide --help``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.metadata
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
-from kms.cli import approvals, auth, byok, crypto, keys, shared, users
+from kms.cli import approvals, auth, byok, crypto, keys, shared, status, users
 from kms.cli.app import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
@@ -21,10 +25,11 @@ from kms.cli.app import (
     EXIT_USAGE,
     CliError,
     Context,
+    Terminated,
     UsageError,
 )
 from kms.cli.parsing import Parser, add_group
-from kms.client import ApprovalPending, EgideError, Unauthenticated
+from kms.client import ApprovalPending, EgideError, InvalidSignature, Unauthenticated
 from kms.crypto.filestream import FileFormatError
 
 TOP_EXAMPLES = """
@@ -35,6 +40,7 @@ TOP_EXAMPLES = """
   egide kms decrypt my-encryption-key "egide:v1:..."
   egide kms encrypt my-encryption-key --input file.txt --output file.enc
   egide kms sign my-signing-key --input document.pdf
+  egide status                 # the server, its version, who you are, your token's expiry
 
 `egide COMMAND --help` shows each command's options and examples.
 """
@@ -71,15 +77,34 @@ def build_parser() -> argparse.ArgumentParser:
     approvals.register(kms)
     byok.register(kms)
     auth.register(commands)
+    status.register(commands)
     users.register(commands)
+    parser.add_argument("--version", action="version", version=f"egide {_version()}")
+    parser.epilog = f"kms commands (egide kms COMMAND --help):\n{_summaries(kms)}\n\n{parser.epilog}"
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("egide")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _summaries(commands: argparse._SubParsersAction) -> str:
+    """Every `egide kms` command and its one-line summary, for `egide --help`."""
+    return "\n".join(f"  {action.dest:<12} {action.help}" for action in commands._choices_actions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `egide` command; return its exit status (see EXIT_CODES_HELP)."""
     ctx = Context()
     try:
-        return _run(build_parser(), list(sys.argv[1:] if argv is None else argv), ctx)
+        with _signals_end_cleanly():
+            return _run(build_parser(), list(sys.argv[1:] if argv is None else argv), ctx)
+    except Terminated as exc:
+        ctx.note(f"terminated ({signal.Signals(exc.signum).name}): nothing half-written was left")
+        return 128 + exc.signum
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_ERROR
@@ -104,20 +129,47 @@ def _run(parser: argparse.ArgumentParser, argv: list[str], ctx: Context) -> int:
             ctx.note(usage)
         return _fail(ctx, exc.code, exc.message, exc.exit_code)
     except CliError as exc:
-        return _fail(ctx, exc.code, exc.message, exc.exit_code)
+        status = _error_status(args) if exc.exit_code == EXIT_ERROR else exc.exit_code
+        return _fail(ctx, exc.code, exc.message, status)
     except ApprovalPending as exc:
         return _pending(ctx, exc)
-    except EgideError as exc:
-        return _fail(ctx, exc.code, _with_hint(exc), EXIT_ERROR)
-    except FileFormatError as exc:
+    except InvalidSignature as exc:  # verify: a malformed signature is an invalid one (1)
         return _fail(ctx, exc.code, exc.message, EXIT_ERROR)
+    except EgideError as exc:
+        return _fail(ctx, exc.code, _with_hint(exc), _error_status(args))
+    except FileFormatError as exc:
+        return _fail(ctx, exc.code, exc.message, _error_status(args))
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        return _fail(ctx, "io_error", _os_message(exc), EXIT_ERROR)
+        return _fail(ctx, "io_error", _os_message(exc), _error_status(args))
     except KeyboardInterrupt:
         ctx.note("interrupted")
         return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _signals_end_cleanly() -> Iterator[None]:
+    """SIGTERM (timeout, systemd, docker stop) and SIGHUP raise Terminated in the main thread,
+    so every cleanup runs (a file being written is removed) before the exit; restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _error_status(args: argparse.Namespace | None) -> int:
+    """EXIT_ERROR, or the command's own status for an error (verify: 4, as 1 means invalid)."""
+    return getattr(args, "error_status", EXIT_ERROR)
 
 
 def _fail(ctx: Context, code: str, message: str, status: int) -> int:

@@ -25,10 +25,11 @@ KEY_COLUMNS = (
     Column("STATUS", "status"),
 )
 
-# The spec's `egide kms info`: the key object, in this order.
-INFO_FIELDS = ("name", "type", "current_version", "versions", "created_at", "updated_at")
+# The spec's `egide kms info`: the key object, in this order; then the key's state
+# (active, disabled, deleted) and, for a deleted key, when it is purged (null otherwise).
+INFO_FIELDS = ("name", "type", "current_version", "versions", "created_at", "updated_at", "status", "purge_after")
 VERSION_FIELDS = ("version", "created_at", "status")
-TIMESTAMP_FIELDS = frozenset({"created_at", "updated_at"})
+TIMESTAMP_FIELDS = frozenset({"created_at", "updated_at", "purge_after", "next_rotation_at", "deleted_at"})
 
 
 def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> str:
@@ -59,6 +60,41 @@ def key_info_spec(info: dict[str, Any]) -> str:
         else:
             lines.append(f"  {json.dumps(name)}: {json.dumps(_spec_value(name, value))}")
     return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def key_state(info: dict[str, Any]) -> str:
+    """The key's state in words: ``active``, ``disabled``, ``deleted (purged after ... UTC)``."""
+    status = str(info.get("status") or "-")
+    if status == "deleted" and info.get("purge_after"):
+        return f"deleted (purged after {utc_words(info['purge_after'])}; `egide kms restore` until then)"
+    return status
+
+
+def key_info_table(info: dict[str, Any]) -> str:
+    """The key for people: its facts one per line, then a table of its versions (times in UTC)."""
+    facts = [
+        ("Name", info.get("name")),
+        ("Type", info.get("type")),
+        ("State", key_state(info)),
+        ("Current version", info.get("current_version")),
+        ("Created", utc_words(info.get("created_at"))),
+        ("Updated", utc_words(info.get("updated_at"))),
+    ]
+    if info.get("status") == "active" and info.get("next_rotation_at"):
+        facts.append(("Next rotation", utc_words(info["next_rotation_at"])))
+    if info.get("description"):
+        facts.append(("Description", info["description"]))
+    width = max(len(label) for label, _ in facts) + 2
+    lines = [f"{label + ':':<{width}}{_cell(value)}" for label, value in facts]
+    rows = [{**v, "created_at": utc_words(v.get("created_at"))} for v in info.get("versions") or []]
+    columns = (Column("VERSION", "version", 9), Column("CREATED", "created_at", 25), Column("STATUS", "status"))
+    return "\n".join(lines) + "\n\n" + table(rows, columns)
+
+
+def utc_words(value: Any) -> Any:
+    """``2025-01-01 00:00:00 UTC`` for any ISO 8601 time; other values unchanged."""
+    text = utc_z(value)
+    return f"{text[:10]} {text[11:19]} UTC" if isinstance(text, str) and text.endswith("Z") else text
 
 
 def _versions(versions: list[dict[str, Any]]) -> str:

@@ -16,6 +16,18 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, self.format_usage().strip())
 
 
+FORMATS = ("table", "json")
+"""The words of every command's --format: ``table`` for people, ``json`` for programs."""
+
+
+def add_format(p: argparse.ArgumentParser, default: str = "table") -> None:
+    """The one --format option: the same two words on every command that has one."""
+    p.add_argument(
+        "--format", choices=FORMATS, default=default,
+        help=f"table: for people; json: for programs (default {default})",
+    )  # fmt: skip
+
+
 def add_command(
     commands: argparse._SubParsersAction,
     name: str,

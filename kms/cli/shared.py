@@ -42,11 +42,11 @@ def _secret_out(ctx: Context, args: argparse.Namespace, secret: bytes) -> None:
     if args.output != "-":
         write_output(ctx, args.output, secret)  # raw bytes, in a 0600 file
         return
-    ctx.say(secret.hex() if args.format == "hex" else b64text(secret))
+    ctx.say(secret.hex() if args.encoding == "hex" else b64text(secret))
 
 
 def _add_secret_output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["base64", "hex"], default="base64", help="how stdout shows the secret")
+    p.add_argument("--encoding", choices=["base64", "hex"], default="base64", help="how stdout shows the secret")
     p.add_argument("--output", metavar="FILE", default="-", help="write the raw secret to FILE (mode 0600)")
 
 
@@ -96,7 +96,7 @@ def _register_decapsulate(commands: argparse._SubParsersAction) -> None:
   egide kms public-key my-kem-key --output kem.pem       # senders encapsulate to it
   egide kms decapsulate my-kem-key "BASE64 CIPHERTEXT"   # prints the secret, base64
   egide kms decapsulate my-kem-key --input ct.bin --output secret.bin
-  egide kms decapsulate my-kem-key --input ct.bin --key-version 1 --format hex
+  egide kms decapsulate my-kem-key --input ct.bin --key-version 1 --encoding hex
 """,
     )
     p.add_argument("name", metavar="NAME", help="the key (ml-kem-768 or ml-kem-1024)")
@@ -166,16 +166,16 @@ def _register_random(commands: argparse._SubParsersAction) -> None:
         "random bytes from the server's CSPRNG",
         """
   egide kms random 32                 # base64
-  egide kms random 16 --format hex
+  egide kms random 16 --encoding hex
 """,
     )
     p.add_argument("count", type=int, metavar="BYTES", help="how many (1 to 1024)")
-    p.add_argument("--format", choices=["base64", "hex"], default="base64")
+    p.add_argument("--encoding", choices=["base64", "hex"], default="base64")
 
 
 def run_random(args: argparse.Namespace, ctx: Context) -> int:
-    raw = ctx.client.random(args.count, format=args.format)
-    ctx.say(raw.hex() if args.format == "hex" else b64text(raw))
+    raw = ctx.client.random(args.count, format=args.encoding)
+    ctx.say(raw.hex() if args.encoding == "hex" else b64text(raw))
     return 0
 
 

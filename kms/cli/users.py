@@ -10,7 +10,7 @@ from typing import Any
 
 from kms.cli.app import Context
 from kms.cli.output import Column, pretty_json, table
-from kms.cli.parsing import add_command, add_group
+from kms.cli.parsing import add_command, add_format, add_group
 
 ROLES = ("kms-admin", "kms-user", "kms-approver", "kms-auditor")
 USER_COLUMNS = (
@@ -36,9 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--role", action="append", default=[], metavar="ROLE",
                    help=f"a role ({', '.join(ROLES)}) or a group; repeat for several")  # fmt: skip
     p.add_argument("--email", default=None, metavar="E")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    add_format(p)
     p = add_command(users, "list", run_list, "list users", "\n  egide user list\n")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format(p)
     p = add_command(users, "show", run_show, "a user's roles, groups, tokens and recent activity",
                     "\n  egide user show carol\n")  # fmt: skip
     p.add_argument("username", metavar="NAME")

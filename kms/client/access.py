@@ -36,6 +36,16 @@ class AccessCalls(BaseClient):
                        scope_operations=operations)  # fmt: skip
         return self._call("POST", "/v1/auth/tokens", body, auth=False)
 
+    def whoami(self) -> dict[str, Any]:
+        """The caller: ``{"username", "superuser", "roles", "token"}`` (``token``: the API
+        token's id, name, prefix, expires_at and scope; never the secret)."""
+        return self._call("GET", "/v1/auth/self")
+
+    def server_info(self) -> dict[str, Any]:
+        """The server's entry points and versions: ``{"version", "server_version", ...}``
+        (no token needed)."""
+        return self._call("GET", "/v1/", auth=False)
+
     def list_tokens(self) -> list[dict[str, Any]]:
         """The caller's own tokens (never the secret itself)."""
         return self._call("GET", "/v1/auth/tokens")

@@ -73,12 +73,18 @@ class BaseClient:
         timeout: float = 30,
         client_name: str | None = None,
         ca_file: str | None = None,
+        allow_http: bool = False,
         transport: Transport | None = None,
     ) -> None:
+        """``addr``: ``https://host:port`` (``http://`` only to this machine unless
+        ``allow_http``: InsecureAddress otherwise, nothing sent); ``token``: an API token
+        (None: only :meth:`login` works); ``ca_file``: a CA bundle for a private CA."""
         self.addr = addr.rstrip("/")
         self.token = token
         self.client_name = client_name
-        self._transport = transport or HttpTransport(self.addr, timeout=timeout, ca_file=ca_file)
+        self._transport = transport or HttpTransport(
+            self.addr, timeout=timeout, ca_file=ca_file, allow_http=allow_http
+        )
 
     def close(self) -> None:
         self._transport.close()

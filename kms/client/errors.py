@@ -111,6 +111,15 @@ class ConnectionFailed(EgideError):
     code = "connection_failed"
 
 
+class InsecureAddress(ConnectionFailed):
+    """An ``http://`` address of another machine: refused before anything is sent, since the
+    token, the plaintexts and the data keys would cross the network in clear. Loopback
+    (127.0.0.0/8, ::1, localhost) is allowed; elsewhere use https, or allow plain http
+    explicitly (``allow_http=True``, EGIDE_ALLOW_HTTP=1) on a network you trust."""
+
+    code = "insecure_address"
+
+
 class NotLoggedIn(EgideError):
     """The client has no API token; nothing was sent."""
 

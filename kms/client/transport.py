@@ -8,6 +8,7 @@ the same ``request`` method.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import select
 import socket
 import ssl
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
-from kms.client.errors import ConnectionFailed
+from kms.client.errors import ConnectionFailed, InsecureAddress
 
 Body = bytes | BinaryIO | None
 
@@ -59,7 +60,9 @@ class HttpTransport:
     an action twice.
     """
 
-    def __init__(self, addr: str, *, timeout: float = 30, ca_file: str | None = None) -> None:
+    def __init__(
+        self, addr: str, *, timeout: float = 30, ca_file: str | None = None, allow_http: bool = False
+    ) -> None:
         parts = urlsplit(addr)
         try:
             port = parts.port
@@ -69,6 +72,13 @@ class HttpTransport:
             raise ConnectionFailed(
                 "connection_failed",
                 f"invalid server address {addr!r}: expected http(s)://host:port; set EGIDE_ADDR",
+            )
+        if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
+            raise InsecureAddress(
+                "insecure_address",
+                f"refusing plain http to {parts.hostname}: the token and the data would cross the "
+                "network unencrypted; use https://, or set EGIDE_ALLOW_HTTP=1 (allow_http=True) "
+                "if this network is trusted",
             )
         self.addr = addr
         self._scheme = parts.scheme
@@ -132,6 +142,16 @@ class HttpTransport:
             "connection_failed",
             f"cannot reach the Egide server at {self.addr} ({reason}); {HOW_TO_FIX}",
         )
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine only: localhost, 127.0.0.0/8, ::1 (by address, not DNS)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:

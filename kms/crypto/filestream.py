@@ -49,11 +49,9 @@ This module is pure: it imports ``cryptography`` and the standard library only.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import BinaryIO
@@ -62,6 +60,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from kms.crypto.atomicfile import write_atomically
 
 MAGIC = b"EGIDEFS\n"
 """Marks an Egide encrypted file ("Egide File Stream"). It carries no version: the
@@ -517,32 +517,9 @@ def _write_all(out: BinaryIO, data: bytes | memoryview) -> None:
 
 
 def _write_atomically(dest_path: str | os.PathLike[str], write: Callable[[BinaryIO], int]) -> int:
-    """Run ``write`` on a 0600 temporary file beside ``dest_path``, then rename it over it."""
-    dest = os.path.abspath(os.fspath(dest_path))
-    directory, name = os.path.split(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name[:64]}.", suffix=".part", dir=directory)
-    try:
-        with open(fd, "wb") as out:
-            result = write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _sync_directory(directory)
-    return result
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename durable where the platform allows it (best effort)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Run ``write`` on a new 0600 file that takes the name ``dest_path`` only when complete
+    (an unnamed O_TMPFILE on Linux: kms.crypto.atomicfile)."""
+    return write_atomically(dest_path, write)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

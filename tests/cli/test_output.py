@@ -22,7 +22,9 @@ SPEC_INFO = """\
     { "version": 2, "created_at": "2025-02-01T00:00:00Z", "status": "active" }
   ],
   "created_at": "2025-01-01T00:00:00Z",
-  "updated_at": "2025-02-01T00:00:00Z"
+  "updated_at": "2025-02-01T00:00:00Z",
+  "status": "active",
+  "purge_after": null
 }"""
 
 

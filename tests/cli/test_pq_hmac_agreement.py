@@ -52,7 +52,7 @@ def test_hmac_and_verify_hmac(egide, tmp_path):
     checked = egide("kms", "verify", "--hmac", "mac", "--input", str(data), made512, "--algorithm", "sha512")
     assert _ok(checked) == "valid"
     refused = egide("kms", "verify", "mac", "hello", made)  # a signature check on an hmac key
-    assert refused.code == 1 and "invalid_request" in refused.err
+    assert refused.code == 4 and "invalid_request" in refused.err  # verify: 1 is "invalid" only
 
 
 def test_decapsulate_a_ciphertext_encapsulated_by_pyca(egide, tmp_path):
@@ -64,7 +64,7 @@ def test_decapsulate_a_ciphertext_encapsulated_by_pyca(egide, tmp_path):
         base64.b64encode(secret).decode()  # fmt: skip
     ct = tmp_path / "ct.bin"
     ct.write_bytes(ciphertext)
-    assert _ok(egide("kms", "decapsulate", "kem", "--input", str(ct), "--format", "hex")) == secret.hex()
+    assert _ok(egide("kms", "decapsulate", "kem", "--input", str(ct), "--encoding", "hex")) == secret.hex()
     out = tmp_path / "secret.bin"
     _ok(egide("kms", "decapsulate", "kem", "--input", str(ct), "--output", str(out)))
     assert out.read_bytes() == secret and (out.stat().st_mode & 0o777) == 0o600
@@ -97,7 +97,7 @@ def test_derive_with_a_pyca_peer(egide, tmp_path, key_type):
 
 def test_random_and_jwks(egide):
     assert len(base64.b64decode(_ok(egide("kms", "random", "48")))) == 48
-    assert len(bytes.fromhex(_ok(egide("kms", "random", "16", "--format", "hex")))) == 16
+    assert len(bytes.fromhex(_ok(egide("kms", "random", "16", "--encoding", "hex")))) == 16
     too_many = egide("kms", "random", "2000")
     assert too_many.code == 1 and "invalid_request" in too_many.err
     _ok(egide("kms", "create", "signer", "--type", "ecdsa-p256"))

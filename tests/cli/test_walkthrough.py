@@ -96,7 +96,8 @@ def test_the_spec_walkthrough(egide, tmp_path):
     info = egide("kms", "info", "my-encryption-key")
     assert info.code == 0
     data = json.loads(info.out)
-    assert list(data) == ["name", "type", "current_version", "versions", "created_at", "updated_at"]
+    assert list(data)[:6] == ["name", "type", "current_version", "versions", "created_at", "updated_at"]
+    assert (data["status"], data["purge_after"]) == ("active", None)  # issue 18: the key's state
     assert (data["name"], data["type"], data["current_version"]) == (
         "my-encryption-key",
         "aes256",
@@ -113,7 +114,7 @@ def test_the_spec_walkthrough(egide, tmp_path):
     assert re.fullmatch(
         r'    \{ "version": 1, "created_at": "[^"]+Z", "status": "decrypt-only" \},', lines[5]
     )
-    full = json.loads(egide("kms", "info", "my-encryption-key", "--format", "full").out)
+    full = json.loads(egide("kms", "info", "my-encryption-key", "--all").out)
     assert full["status"] == "active" and "encrypt_count" in full["versions"][0]
 
     # The server recorded these calls as coming from the CLI.
