@@ -91,15 +91,14 @@ def test_only_signing_keys_render_as_jwk(keys: dict[str, LoadedKey]) -> None:
 # --- the registry's facts --------------------------------------------------------------------
 
 
-def test_served_types_are_the_six_until_the_new_ones_are_wired() -> None:
-    assert list(KEY_TYPES) == ["aes256", "rsa2048", "rsa4096", "ecdsa-p256", "ecdsa-p384",
-                               "ed25519"]  # fmt: skip
+def test_every_registered_type_is_served_now_that_its_operations_are_wired() -> None:
+    assert list(KEY_TYPES) == list(ALL_KEY_TYPES)
     assert list(ALL_KEY_TYPES)[6:] == ["hmac", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87",
                                        "ml-kem-768", "ml-kem-1024", "x25519", "ecdh-p256",
                                        "ecdh-p384"]  # fmt: skip
+    assert get_key_type("ml-dsa-65").name == "ml-dsa-65"
     with pytest.raises(InvalidKeyType):
-        get_key_type("ml-dsa-65")
-    assert get_key_type("ml-dsa-65", served_only=False).name == "ml-dsa-65"
+        get_key_type("ml-dsa-66")
 
 
 def test_only_aes256_has_a_nonce_limit_and_a_context() -> None:
@@ -120,6 +119,9 @@ def test_hash_padding_and_prehash_facts() -> None:
         "ecdsa-p256": ("sha256", None, True),
         "ecdsa-p384": ("sha384", None, True),
         "ed25519": (None, None, False),
+        "hmac": ("sha256", None, False),
+        **{n: (None, None, False) for n in ("ml-dsa-44", "ml-dsa-65", "ml-dsa-87", "ml-kem-768", "ml-kem-1024",
+                                            "x25519", "ecdh-p256", "ecdh-p384")},
     }
     assert get_key_type("rsa2048").paddings == ("pss", "pkcs1v15")
     assert get_key_type("rsa4096").hash_names == ("sha256", "sha384", "sha512")
