@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from kms.crypto import MasterKey, MasterKeyError
 from kms.keyring import forget_cache, keyring
@@ -59,7 +62,8 @@ def estate(bob, system, create_key, settings):
             keys.key_rotate(actor=system, name=name)
     # A retired, destroyed version holds nothing left to re-wrap.
     keys.key_update(actor=system, name="signer", changes={"min_decryption_version": 2})
-    keys.version_destroy(actor=system, name="signer", version=1)
+    keys.version_destroy(actor=system, name="signer", version=1)  # scheduled; wiped once due:
+    keys.versions_destroy_due(actor=system, now=timezone.now() + timedelta(days=3660))
     made["signatures"] = [
         (n, sig) for n, sig in made["signatures"] if not (n == "signer" and ":v1:" in sig)
     ]
