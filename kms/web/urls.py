@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kms.web import approvals, audit, auth, grants, key_detail, keys, playground, tokens, users
+from kms.web import approvals, audit, auth, byok, grants, key_detail, keys, playground, tokens, users
 
 urlpatterns = [
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("", keys.key_list, name="key_list"),
     path("new/", keys.key_create, name="key_create"),  # not under keys/: "new" is a valid key name
+    path("import/", byok.key_import, name="key_import"),  # issue 15: bring your own key
+    path("restore-backup/", byok.backup_restore, name="backup_restore"),
+    path("keys/<str:name>/backup/", byok.key_backup, name="key_backup"),
     path("keys/<str:name>/", key_detail.key_detail, name="key_detail"),
     path("keys/<str:name>/rotate/", key_detail.key_rotate, name="key_rotate"),
     path("keys/<str:name>/disable/", key_detail.key_disable, name="key_disable"),
