@@ -26,6 +26,7 @@ from typing import BinaryIO
 from kms.cli.app import EXIT_USAGE, CliError, Context
 from kms.cli.progress import progress
 from kms.client import RAW_BODY_LIMIT, EgideClient, InvalidCiphertext, Signature
+from kms.client.files import file_context  # the one rule of a file key's context (client and CLI)
 from kms.crypto import KEY_TYPES
 from kms.crypto.atomicfile import write_atomically
 from kms.crypto.filestream import (
@@ -45,10 +46,6 @@ from kms.crypto.filestream import (
 from kms.exceptions import InvalidRequest
 from kms.rules import parse_whole_number
 
-FILE_CONTEXT = b"egide-file"
-"""Binds a file's data key (aes256) to its use: a token wrapped for another purpose
-cannot be passed off as a file key, nor the other way round."""
-
 SEGMENT_SIZE_ENV = "EGIDE_FILE_SEGMENT_SIZE"
 """Internal, for tests: plaintext bytes per segment (default 1 MiB)."""
 
@@ -64,19 +61,6 @@ WHOLE_FILE_TYPES = frozenset(name for name, kt in KEY_TYPES.items() if kt.suppor
 TOKEN_PREFIX = b"egide:v"
 MAX_TOKEN_FILE = 2 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
-
-
-def file_context(key_type: str, context: bytes | None) -> bytes | None:
-    """The context of a file's data key: ``egide-file[:<context>]`` for a key type that binds
-    a context (aes256: the registry's ``accepts_context``), else none."""
-    key_type_facts = KEY_TYPES.get(key_type)
-    if key_type_facts is None or not key_type_facts.accepts_context:
-        if context is not None:
-            raise CliError(
-                "invalid_request", f"--context applies only to aes256 keys, not {key_type}"
-            )
-        return None
-    return FILE_CONTEXT if context is None else FILE_CONTEXT + b":" + context
 
 
 def segment_size() -> int:

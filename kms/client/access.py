@@ -51,6 +51,7 @@ class AccessCalls(BaseClient):
         return self._call("GET", "/v1/auth/tokens")
 
     def revoke_token(self, token_id: int) -> None:
+        """Revoke one of the caller's tokens (by id): it stops working at once."""
         self._call("DELETE", f"/v1/auth/tokens/{segment(int(token_id))}")
 
     # --- approvals ----------------------------------------------------------------------
@@ -60,6 +61,7 @@ class AccessCalls(BaseClient):
         return self._pages("/v1/kms/approvals", compact(**filters))
 
     def approval(self, request_id: int) -> dict[str, Any]:
+        """One approval request: ``{"id", "key", "action", "parameters", "status", "approvals", ...}``."""
         return self._call("GET", _approval(request_id))
 
     def approve(self, request_id: int) -> dict[str, Any]:
@@ -67,6 +69,7 @@ class AccessCalls(BaseClient):
         return self._call("POST", f"{_approval(request_id)}/approve", {})
 
     def reject(self, request_id: int) -> dict[str, Any]:
+        """Reject a pending request: it will not run. Return the request."""
         return self._call("POST", f"{_approval(request_id)}/reject", {})
 
     def cancel(self, request_id: int) -> dict[str, Any]:
@@ -76,6 +79,7 @@ class AccessCalls(BaseClient):
     # --- grants -------------------------------------------------------------------------
 
     def list_grants(self, name: str) -> Any:
+        """Who holds which permissions on the key: ``[{"user" or "group", "permissions", "scope"}, ...]``."""
         return self._call("GET", _grants(name))
 
     def add_grant(
@@ -100,6 +104,7 @@ class AccessCalls(BaseClient):
         user: str | None = None,
         group: str | None = None,
     ) -> Any:
+        """Withdraw ``permissions`` on the key from a user or a group; ApprovalPending if the key needs approvals."""
         return self._call("DELETE", _grants(name), _grant_body(user, group, permissions))
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlencode
 
 from kms.client.errors import (
@@ -87,9 +87,11 @@ class BaseClient:
         )
 
     def close(self) -> None:
+        """Close the kept-alive connection (also done by ``with EgideClient(...)``)."""
         self._transport.close()
 
-    def __enter__(self) -> BaseClient:
+    def __enter__(self) -> Self:
+        """``with EgideClient(...) as client:`` closes the connection at the end."""
         return self
 
     def __exit__(self, *exc: object) -> None:

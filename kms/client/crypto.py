@@ -64,10 +64,16 @@ class CryptoCalls(BaseClient):
         context: bytes | None = None,
         key_version: int | None = None,
     ) -> Ciphertext:
+        """Encrypt ``plaintext`` under the key (``key_version``: an older one); ``context`` must be given again to
+        decrypt."""
         body = compact(plaintext=b64(plaintext), context=_opt_b64(context), key_version=key_version)
         return _ciphertext(self._call("POST", _op("encrypt", name), body))
 
-    def decrypt(self, name: str, ciphertext: str, *, context: bytes | None = None) -> bytes:
+    def decrypt(self, name: str, ciphertext: str | Ciphertext, *, context: bytes | None = None) -> bytes:
+        """The plaintext of ``ciphertext``: the ``egide:v<N>:...`` text or the Ciphertext that encrypt returned.
+        InvalidCiphertext if it does not decrypt (wrong key, context or data)."""
+        if isinstance(ciphertext, Ciphertext):
+            ciphertext = ciphertext.ciphertext
         body = compact(ciphertext=ciphertext, context=_opt_b64(context))
         return unb64(self._call("POST", _op("decrypt", name), body).get("plaintext"), "plaintext")
 
@@ -201,6 +207,7 @@ class CryptoCalls(BaseClient):
         *,
         contexts: Sequence[bytes | None] | None = None,
     ) -> list[Ciphertext | EgideError]:
+        """Encrypt many plaintexts in one request; a failed item is an EgideError in the list."""
         items = [
             compact(plaintext=b64(p), context=_opt_b64(c))
             for p, c in zip(plaintexts, _contexts(contexts, len(plaintexts)), strict=True)
@@ -214,6 +221,7 @@ class CryptoCalls(BaseClient):
         *,
         contexts: Sequence[bytes | None] | None = None,
     ) -> list[bytes | EgideError]:
+        """Decrypt many ciphertexts in one request; a failed item is an EgideError in the list."""
         items = [
             compact(ciphertext=t, context=_opt_b64(c))
             for t, c in zip(ciphertexts, _contexts(contexts, len(ciphertexts)), strict=True)
@@ -229,6 +237,7 @@ class CryptoCalls(BaseClient):
         padding: str | None = None,
         prehashed: bool | None = None,
     ) -> list[Signature | EgideError]:
+        """Sign many items in one request; a failed item is an EgideError in the list."""
         body = [
             compact(data=b64(d), algorithm=algorithm, padding=padding, prehashed=prehashed)
             for d in items
@@ -256,10 +265,12 @@ class CryptoCalls(BaseClient):
     def hmac_batch(
         self, name: str, items: Sequence[bytes], *, algorithm: str | None = None
     ) -> list[Mac | EgideError]:
+        """HMAC many items in one request; a failed item is an EgideError in the list."""
         body = [compact(data=b64(d), algorithm=algorithm) for d in items]
         return self._batch("hmac", name, body, _mac)
 
     def decapsulate_batch(self, name: str, ciphertexts: Sequence[bytes]) -> list[SharedSecret | EgideError]:
+        """Decapsulate many ML-KEM ciphertexts in one request; a failed item is an EgideError in the list."""
         return self._batch("decapsulate", name, [{"ciphertext": b64(c)} for c in ciphertexts], _secret)
 
     def _batch(self, operation: str, name: str, items: list[dict[str, Any]], convert: Any) -> list:

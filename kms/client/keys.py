@@ -48,6 +48,7 @@ class KeyCalls(BaseClient):
         return self._pages("/v1/kms/keys", query)
 
     def key_info(self, name: str) -> dict[str, Any]:
+        """The key and its versions: ``{"name", "type", "current_version", "versions", "status", ...}``."""
         return self._call("GET", _key(name))
 
     def update_key(self, name: str, **changes: Any) -> dict[str, Any]:
@@ -59,12 +60,15 @@ class KeyCalls(BaseClient):
         return self._call("POST", f"{_key(name)}/rotate", {})
 
     def disable(self, name: str) -> dict[str, Any]:
+        """Disable the key: it refuses every operation until enabled. ApprovalPending if approvals are needed."""
         return self._call("POST", f"{_key(name)}/disable", {})
 
     def enable(self, name: str) -> dict[str, Any]:
+        """Enable a disabled key again."""
         return self._call("POST", f"{_key(name)}/enable", {})
 
     def restore(self, name: str) -> dict[str, Any]:
+        """Bring back a deleted key before it is purged."""
         return self._call("POST", f"{_key(name)}/restore", {})
 
     def delete(self, name: str) -> None:
@@ -72,9 +76,11 @@ class KeyCalls(BaseClient):
         self._call("DELETE", _key(name))
 
     def disable_version(self, name: str, version: int) -> dict[str, Any]:
+        """Refuse one version at once (e.g. compromised): ``{"version", "status"}``."""
         return self._call("POST", f"{_version(name, version)}/disable", {})
 
     def enable_version(self, name: str, version: int) -> dict[str, Any]:
+        """Let a disabled version work again: ``{"version", "status"}``."""
         return self._call("POST", f"{_version(name, version)}/enable", {})
 
     def destroy_version(self, name: str, version: int) -> dict[str, Any]:

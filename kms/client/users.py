@@ -10,6 +10,8 @@ from kms.client.base import BaseClient, compact, segment
 
 class UserCalls(BaseClient):
     def list_users(self) -> list[dict[str, Any]]:
+        """Every user: ``[{"username", "roles", "groups", "active", "last_login"}, ...]`` (for those who manage users).
+"""
         return self._call("GET", "/v1/users")
 
     def user(self, username: str) -> dict[str, Any]:
@@ -30,9 +32,11 @@ class UserCalls(BaseClient):
         return self._call("POST", f"{_user(username)}/deactivate")
 
     def add_role(self, username: str, role: str) -> dict[str, Any]:
+        """Put ``username`` in a role (kms-admin, kms-user, kms-approver, kms-auditor) or a group; return the user."""
         return self._call("POST", f"{_user(username)}/roles", {"role": role})
 
     def remove_role(self, username: str, role: str) -> dict[str, Any]:
+        """Take ``username`` out of a role or a group; return the user."""
         return self._call("DELETE", f"{_user(username)}/roles", {"role": role})
 
 
