@@ -28,7 +28,7 @@ from kms.dataplane import config, costs, errors, parse, throttle
 from kms.dataplane.core import ItemError, KeySnap, Operation, Outcome, Versions, check_key
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.reply import Reply, json_reply
-from kms.dataplane.state import CACHE
+from kms.dataplane.state import CACHE, OFFLINE, NeedsDatabase
 from kms.exceptions import (
     ERRORS,
     InvalidRequest,
@@ -119,8 +119,11 @@ def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
         last = _last_used_written.get(token_id)
         if last is not None and mono - last < LAST_USED_RESOLUTION.total_seconds():
             return
+        due = last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION
+        if due and OFFLINE.on:
+            raise NeedsDatabase("last_used_at is due for a write")
         _last_used_written[token_id] = mono
-    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+    if due:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE kms_apitoken SET last_used_at = %s WHERE id = %s", (now, token_id))
 
@@ -187,11 +190,15 @@ def _event(principal: Principal, operation: Operation, name: str, source: str, r
         "token_id": principal.token_id, "source": source, "action": operation.name,
         "key_name": printable_name(name) if name else "", "request_id": request_id[:64],
         "client_addr": remote_addr[:64],
+        # A superuser is break-glass: every event of theirs says so (docs/security.md).
+        "_superuser": principal.is_superuser and not principal.is_system,
     }  # fmt: skip
 
 
 def _record(event: dict[str, Any], outcome: Outcome | None) -> None:
     """Write the operation's one event, fail closed: the spool line, or the chained row."""
+    if event.pop("_superuser", False):
+        event["details"] = {**(event.get("details") or {}), "superuser": True}
     counts = [[v, p, n] for (v, p), n in outcome.counts.items()] if outcome is not None else []
     if counts:
         event["counts"] = counts
@@ -200,6 +207,8 @@ def _record(event: dict[str, Any], outcome: Outcome | None) -> None:
         if counts:
             CACHE.add_pending(event["key_id"], counts)
         return
+    if OFFLINE.on:
+        raise NeedsDatabase("the audit sink is the table")
     with transaction.atomic():
         if counts:
             spool.add_counts([event])
@@ -246,9 +255,30 @@ def _execute(principal: Principal, operation: Operation, name: str, items: list[
     return outcome
 
 
-def serve(request: Request) -> Reply:
-    """Answer one data-plane request from either transport."""
+def serve(request: Request, *, database: bool = True) -> Reply:
+    """Answer one data-plane request from any transport.
+
+    `database=False` (a transport on an event loop, kms.dataplane.rsgi): answer from the
+    caches alone, or raise NeedsDatabase at the first step that needs the database (the
+    state generation due for a check, a snapshot not cached, use counts or last_used_at
+    due, the table audit sink) — before anything is written, and with the throttle counts
+    taken back — so that the transport can run the request again, from the start, where
+    the database may be used. The rules are the same: only where they may read differs.
+    """
     request_id = request.request_id or uuid.uuid4().hex
+    if not database:
+        OFFLINE.on = True
+        throttle.begin()
+        try:
+            return _serve(request, request_id)  # no database: none of serve's handlers apply
+        except NeedsDatabase:
+            throttle.undo()
+            raise
+        except spool.AuditUnavailable as exc:
+            return errors.reply(exc, request_id)
+        finally:
+            OFFLINE.on = False
+            throttle.end()
     try:
         return _serve(request, request_id)
     except spool.AuditUnavailable as exc:

@@ -33,6 +33,22 @@ log = logging.getLogger(__name__)
 MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
 
 
+class NeedsDatabase(Exception):  # noqa: N818 - a signal to the transport, not an error
+    """A request served without the database (`OFFLINE.on`) reached a step that needs it.
+
+    Not a KmsError: no handler of the pipeline catches it. The transport that asked for
+    the no-database mode (kms.dataplane.rsgi) hands the whole request to a thread, where
+    it runs again from the start with the database (the pipeline undid its throttle counts).
+    """
+
+
+class _Offline(threading.local):
+    on = False  # this thread serves a request without the database: a miss raises NeedsDatabase
+
+
+OFFLINE = _Offline()
+
+
 @dataclass(frozen=True, slots=True)
 class TokenSnap:
     token_id: int
@@ -198,6 +214,8 @@ class StateCache:
         now = time.monotonic()
         if window > 0 and not self.pushed and now - self.checked_at < window and self.generation is not None:
             return
+        if OFFLINE.on:
+            raise NeedsDatabase("the state generation is due for a check")
         self.pushed = False
         seen = generation.current()
         with self._lock:
@@ -238,6 +256,8 @@ class StateCache:
     def _cached(self, table: dict, key: Any, load: Any) -> Any:
         if self.generation is not None and key in table:
             return table[key]
+        if OFFLINE.on:
+            raise NeedsDatabase("not cached")
         value = load()
         if self.generation is not None:
             if len(table) >= MAX_ENTRIES:
@@ -257,6 +277,8 @@ class StateCache:
             return None
         now = time.monotonic()
         if now - self.counts_read.get((key_id, version), 0.0) > USAGE_FRESHNESS_SECONDS:
+            if OFFLINE.on:
+                raise NeedsDatabase("the use counts are due for a read")
             counts = load_counts(key_id, version)
             if counts is None:
                 return None

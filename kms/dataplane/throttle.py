@@ -16,6 +16,33 @@ _lock = threading.Lock()
 _windows: dict[tuple[str, str], tuple[float, int]] = {}
 
 
+class _Journal(threading.local):
+    entries: list[tuple[tuple[str, str], int]] | None = None  # counts this request added
+
+
+_journal = _Journal()
+
+
+def begin() -> None:
+    """Remember what this thread's request counts from now on (a request served without
+    the database, which may have to run again in a thread: see `undo`)."""
+    _journal.entries = []
+
+
+def end() -> None:
+    _journal.entries = None
+
+
+def undo() -> None:
+    """Take back the counts the request added since `begin` (it will run again)."""
+    entries, _journal.entries = _journal.entries, None
+    with _lock:
+        for slot, n in entries or ():
+            if slot in _windows:
+                start, count = _windows[slot]
+                _windows[slot] = (start, max(0, count - n))
+
+
 def wait_needed(scope: str, ident: str) -> int:
     """0 if this request may go on, else the seconds to wait (for Retry-After)."""
     limit, period = config.current().throttles[scope]
@@ -29,6 +56,8 @@ def wait_needed(scope: str, ident: str) -> int:
         _windows[(scope, ident)] = (start, count + 1)
         if len(_windows) > 100_000:  # forget idle clients
             _windows.clear()
+    if _journal.entries is not None:
+        _journal.entries.append(((scope, ident), 1))
     return 0
 
 
@@ -48,3 +77,5 @@ def charge(scope: str, ident: str, cost: int) -> None:
     with _lock:
         start, count = _windows.get((scope, ident), (now, 0))
         _windows[(scope, ident)] = (start, count + cost)
+    if _journal.entries is not None:
+        _journal.entries.append(((scope, ident), cost))

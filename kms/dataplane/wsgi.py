@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from kms.dataplane import config, parse
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.pipeline import Request, serve
+from kms.dataplane.reply import Reply
 from kms.transit import views as transit_views
 
 PATH = re.compile(rf"^/v1/kms/({'|'.join(OPERATIONS)})/([^/]+)$")
@@ -56,22 +57,38 @@ class FastLane:
         transit = match is None and transit_views.take(environ) and self._secure_enough(environ)
         if match is None and not transit:
             return self.django_app(environ, start_response)
-        offered = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         close_old_connections()  # what Django's request_started/finished signals would do
         try:
             if transit:
+                request_id = _request_id(environ)
                 body = _read(environ, environ.get("CONTENT_LENGTH", ""))
                 reply = transit_views.serve_environ(environ, body, _host(environ), request_id)
+                status, headers, out = self.wire(environ, reply)
             else:
                 assert match is not None
-                reply = serve(request_of(environ, match, request_id))
+                status, headers, out = self.answer(environ, match)
         finally:
             close_old_connections()
+        start_response(_REASONS.get(status, str(status)), headers)
+        return [out]
+
+    def answer(self, environ: dict[str, Any], match: re.Match[str], *,
+               database: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:  # fmt: skip
+        """A data-plane request taken by `_take`: status, headers, body (kms.dataplane.rsgi
+        asks with database=False: NeedsDatabase then means "run me in a thread")."""
+        reply = serve(request_of(environ, match, _request_id(environ)), database=database)
+        return self.wire(environ, reply)
+
+    @staticmethod
+    def wire(environ: dict[str, Any], reply: Reply) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = [*reply.headers.items(), ("Content-Length", str(len(reply.body))),
                    *config.current().headers[_is_secure(environ)]]  # fmt: skip
-        start_response(_REASONS.get(reply.status, str(reply.status)), headers)
-        return [reply.body]
+        return reply.status, headers, reply.body
+
+
+def _request_id(environ: dict[str, Any]) -> str:
+    offered = environ.get("HTTP_X_REQUEST_ID", "")
+    return offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:

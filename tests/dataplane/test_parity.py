@@ -179,3 +179,96 @@ def test_with_the_spool_every_hostile_request_ships_exactly_one_event(
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
     assert verify_chain().ok
     assert not AuditEvent.objects.filter(action=spool.QUARANTINE_ACTION).exists()
+
+
+# --- the third transport: the event loop (kms.dataplane.rsgi) -------------------------------
+
+
+def through_the_loop(lane: Any, case: Case, body: bytes | None, token: str | None) -> tuple[tuple, bool]:
+    """The RSGI transport's two halves, as granian runs them: first on the event loop with no
+    database (a query there fails the test), then — on NeedsDatabase — the WSGI application
+    where the database may be used (the test's thread: its database is the test's)."""
+    from django.db import connection
+
+    from kms.dataplane.rsgi import Lane
+    from kms.dataplane.wsgi import FastLane
+
+    assert isinstance(lane, FastLane)
+    path, _, query = case.path.partition("?")
+    raw = body or b""
+    environ = {
+        "REQUEST_METHOD": case.method, "PATH_INFO": unquote_to_bytes(path).decode("iso-8859-1"),
+        "QUERY_STRING": query, "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw)), "wsgi.url_scheme": "http",
+        "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": io.StringIO(),
+        **case.headers,
+    }  # fmt: skip
+    if body is not None:
+        environ["CONTENT_TYPE"] = case.content_type
+    if token is not None and "HTTP_AUTHORIZATION" not in case.headers:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    def no_database(*args: Any) -> Any:
+        raise AssertionError(f"the event loop's half used the database: {args[1][:120]}")
+
+    loop_lane = Lane(lane)
+    with connection.execute_wrapper(no_database):
+        here = loop_lane.here(environ)
+    if here is not None:
+        return (here[0], dict(here[1]), here[2]), True
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        status, headers, chunks = loop_lane.in_thread(environ)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return (status, dict(headers), b"".join(chunks)), False
+
+
+@pytest.mark.parametrize("group", DATA_PLANE)
+def test_the_event_loop_transport_answers_and_audits_like_django(
+    group: str, world: World, root: Any, lane: Any, client: Any, spooled: Any
+) -> None:
+    """Each case through Django, then twice through the event-loop transport (RSGI): the first
+    fills the caches (a miss: the thread), the second is answered on the loop where the
+    caches allow. Both must answer and audit as Django does."""
+    from django.test import override_settings
+
+    from kms.dataplane.state import CACHE
+    from kms.services import audit_spool as spool
+    from kms.services.actor import Actor
+    from kms.services.tokens import token_create
+
+    token = token_create(actor=Actor.system(), user=root)[1]
+    failures, on_loop = [], 0
+    cases = [(name, case) for name, case in CORPUS if name.split(" ")[0] == group]
+
+    def events_of(send: Any) -> tuple[Any, list[dict[str, Any]]]:
+        _fresh_budgets()
+        seq = last_seq()
+        result = send()
+        spool.ship_all(remove_orphans=False)
+        return result, new_events(seq)
+
+    for name, case in cases:
+        body = body_of(case, world)
+        user_token = None if case.anonymous else token
+        reference, django_events = events_of(lambda: answer(*through_django(client, case, body, user_token)))
+        CACHE.clear()
+        with override_settings(EGIDE_STATE_WINDOW_MS=60_000):  # a window: hits are possible
+            for attempt in ("first", "second"):
+                (got, here), events = events_of(lambda: through_the_loop(lane, case, body, user_token))
+                on_loop += here and attempt == "second"
+                if answer(*got) != reference:
+                    failures.append(f"{name} ({attempt}, {'loop' if here else 'thread'}): "
+                                    f"{answer(*got)} != django {reference}")  # fmt: skip
+                elif events != django_events:
+                    failures.append(f"{name} ({attempt}): audit {events} != django {django_events}")
+        CACHE.clear()
+    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures)
+    authenticated = [c for _, c in cases if not c.anonymous]
+    assert on_loop or not authenticated, "no case was answered on the event loop"
