@@ -14,7 +14,7 @@ from rest_framework.utils import json
 from rest_framework.views import APIView
 
 from kms.api.auth import BearerTokenAuthentication, SessionAuthentication, actor_for
-from kms.api.serializers import MAX_BODY_BYTES, RAW_MAX_BYTES
+from kms.dataplane.parse import MAX_BODY_BYTES, RAW_MAX_BYTES
 from kms.exceptions import InvalidRequest, PayloadTooLarge
 from kms.services.actor import Actor
 

@@ -15,7 +15,8 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from kms.exceptions import ERRORS, STATUS_BY_CODE, ApprovalRequired, error_code, error_message
+from kms.dataplane.errors import describe
+from kms.exceptions import ERRORS, ApprovalRequired
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"data": {"approval_request": approval_request_data(exc.request)}}, status=202)
     if isinstance(exc, ERRORS):
         set_rollback()
-        code = error_code(exc)
-        status = STATUS_BY_CODE.get(code, 400)
-        if status >= 500:
-            log.error("server-side error %s: %s", code, error_message(exc))
-            return error_response("unavailable", "the server cannot serve this request now", 503)
-        retry = getattr(exc, "extra", {}).get("retry_after")  # e.g. locked_out
-        return error_response(code, error_message(exc), status, {"Retry-After": str(retry)} if retry else None)
+        # The one error table (kms.dataplane.errors): status, code, message and headers as the
+        # data plane answers them.
+        status, code, message, headers = describe(exc)
+        return error_response(code, message, status, headers or None)
     if isinstance(exc, drf.APIException):
         return _drf_error(exc)
     from django.db import DatabaseError

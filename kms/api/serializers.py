@@ -17,15 +17,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kms.crypto import KEY_TYPES
+from kms.dataplane.parse import MAX_ITEM_BYTES
 from kms.durations import format_duration, parse_duration
 from kms.models import ApiToken, ApprovalRequest, Key, KeyVersion
-
-MAX_ITEM_BYTES = 1024 * 1024  # one plaintext / data item, decoded
-MAX_BATCH_ITEMS = 1000
-MAX_BODY_BYTES = 4 * 1024 * 1024  # JSON body; raw sign/verify bodies: RAW_MAX_BYTES
-RAW_MAX_BYTES = 16 * 1024 * 1024
-HASH_NAMES = ("sha256", "sha384", "sha512")  # which a key type accepts: kms.crypto.keytypes
-PADDINGS = ("pss", "pkcs1v15")
 
 
 @extend_schema_field(OpenApiTypes.BYTE)
@@ -146,54 +140,6 @@ class Empty(Strict):
     pass
 
 
-class EncryptItemIn(Strict):
-    plaintext = Base64Field()
-    context = Base64Field(required=False, allow_null=True)
-
-
-class EncryptIn(EncryptItemIn):
-    key_version = serializers.IntegerField(required=False, min_value=1)
-
-
-class DecryptItemIn(Strict):
-    ciphertext = serializers.CharField(max_length=2 * MAX_ITEM_BYTES, trim_whitespace=False)
-    context = Base64Field(required=False, allow_null=True)
-
-
-@extend_schema_field({"type": "string", "enum": list(HASH_NAMES)})
-class HashName(serializers.CharField):
-    """Checked against the key's type by the crypto core, whose message lists what it takes."""
-
-
-@extend_schema_field({"type": "string", "enum": list(PADDINGS)})
-class PaddingName(serializers.CharField):
-    """RSA only; checked by the crypto core."""
-
-
-class SignItemIn(Strict):
-    data = Base64Field()
-    algorithm = HashName(required=False, allow_null=True, max_length=16)
-    padding = PaddingName(required=False, allow_null=True, max_length=16)
-    prehashed = StrictBooleanField(required=False)
-
-
-class SignIn(SignItemIn):
-    key_version = serializers.IntegerField(required=False, min_value=1)
-
-
-class VerifyItemIn(SignItemIn):
-    signature = serializers.CharField(max_length=8192, trim_whitespace=False)
-
-
-class DataKeyIn(Strict):
-    context = Base64Field(required=False, allow_null=True)
-    plaintext = StrictBooleanField(required=False, default=True)
-
-
-class RewrapIn(DecryptItemIn):
-    pass
-
-
 class TokenCreateIn(Strict):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)
@@ -205,37 +151,6 @@ class TokenCreateIn(Strict):
                                        max_length=100)  # fmt: skip
     scope_operations = serializers.ListField(child=serializers.CharField(max_length=16),
                                              required=False, max_length=20)  # fmt: skip
-
-
-class BatchIn(Strict):
-    """{"batch": [...]}: the list's shape here; each item is parsed on its own (parse_batch)."""
-
-    batch = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH_ITEMS)
-
-
-def parse_batch(items: list[Any], item: type[Strict]) -> list[Any]:
-    """Each item parsed alone: a bad item becomes its own error, in its place."""
-    from kms.api.errors import validation_message
-    from kms.services.crypto_ops import ItemError
-
-    out: list[Any] = []
-    for raw in items:
-        parsed = item(data=raw)
-        if parsed.is_valid():
-            out.append(dict(parsed.validated_data))
-        else:
-            out.append(ItemError("invalid_request", validation_message(parsed.errors)))
-    return out
-
-
-def batch_serializer(item: type[Strict]) -> type[Strict]:
-    """A schema-only shape of a batch of `item` (parsing goes through BatchIn + parse_batch)."""
-
-    class ItemBatchIn(Strict):
-        batch = serializers.ListField(child=item(), min_length=1, max_length=MAX_BATCH_ITEMS)
-
-    ItemBatchIn.__name__ = f"{item.__name__.removesuffix('In')}BatchIn"
-    return ItemBatchIn
 
 
 # --- outputs -------------------------------------------------------------------------
@@ -482,30 +397,6 @@ class ExportOut(serializers.Serializer):
 
 class ItemErrorOut(serializers.Serializer):
     error = ErrorBody()
-
-
-class CiphertextOut(serializers.Serializer):
-    ciphertext = serializers.CharField()
-    key_version = serializers.IntegerField()
-
-
-class PlaintextOut(serializers.Serializer):
-    plaintext = Base64Field(help_text="base64")
-
-
-class SignatureOut(serializers.Serializer):
-    signature = serializers.CharField()
-    key_version = serializers.IntegerField()
-
-
-class VerifyOut(serializers.Serializer):
-    valid = serializers.BooleanField()
-
-
-class DataKeyOut(serializers.Serializer):
-    plaintext = Base64Field(allow_null=True, help_text="base64; null unless asked")
-    ciphertext = serializers.CharField()
-    key_version = serializers.IntegerField()
 
 
 class TokenCreatedOut(serializers.Serializer):
