@@ -52,7 +52,7 @@ def pytest(label: str, database_url: str, marker: str, extra: list[str], workers
         EGIDE_AUDIT_SINK="table",
     )
     workers = os.environ.get("EGIDE_TEST_WORKERS", workers)
-    cmd = [sys.executable, "-m", "pytest", "-m", marker, "-n", workers, "--dist", "loadfile", *extra]
+    cmd = [sys.executable, "-m", "pytest", "-m", marker, "-n", workers, "--dist", "loadfile", "--durations=15", *extra]
     print(f"\n=== {label}: {' '.join(cmd[2:])}", flush=True)
     return subprocess.call(cmd, env=env)
 
