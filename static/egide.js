@@ -3,6 +3,23 @@
 // moves to the region that was swapped in, instead of falling back to the top of the page.
 (function () {
   "use strict";
+  // Fields that apply only to some key types (data-for-types="a b c") are hidden, and not
+  // sent, for the others; the choice is re-read after every change and every htmx swap.
+  function showFieldsFor(form) {
+    var select = form.querySelector("select[name=key_type]");
+    if (!select) { return; }
+    form.querySelectorAll("[data-for-types]").forEach(function (box) {
+      var applies = box.getAttribute("data-for-types").split(" ").indexOf(select.value) !== -1;
+      box.hidden = !applies;
+      box.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = !applies; });
+    });
+  }
+  function showAll() { document.querySelectorAll("form").forEach(showFieldsFor); }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "key_type" && event.target.form) { showFieldsFor(event.target.form); }
+  });
+  document.addEventListener("DOMContentLoaded", showAll);
+  document.addEventListener("htmx:load", showAll);
   document.addEventListener("htmx:afterSwap", function (event) {
     var active = document.activeElement;
     if (active && active !== document.body && document.contains(active)) {

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -50,7 +51,7 @@ def summary(req: ApprovalRequest) -> str:
     perms = ", ".join(params.get("permissions", []))
     changes = ", ".join(f"{k} → {v}" for k, v in (params.get("changes") or {}).items())
     text = {
-        "delete": f"Delete key '{key}' (restorable during the recovery window)",
+        "delete": f"Delete key {key} — restorable for {settings.EGIDE_DELETION_WINDOW_DAYS} days",
         "purge": f"Purge key '{key}': wipe its material for good",
         "disable": f"Disable key '{key}': it will do nothing until enabled",
         "update": f"Change settings of key '{key}': {changes}",

@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from kms import access
 from kms.exceptions import ApprovalRequired, KmsError, error_code, error_message
 from kms.services.actor import Actor
+from kms.services.approvals import ApprovalFilter, approvals_for
 
 View = Callable[..., HttpResponse]
 
@@ -74,8 +75,16 @@ def page(
     """
     if partial and is_htmx(request):
         return render(request, partial, {**context, "is_partial": True})
-    nav = {"may_audit": access.has_global(request.user, "audit")}
+    nav = {"may_audit": access.has_global(request.user, "audit"), "awaiting_count": awaiting_count(request)}
     return render(request, full, {**context, **nav, "is_partial": False}, status=status)
+
+
+def awaiting_count(request: HttpRequest) -> int:
+    """How many pending requests this user may decide (the navigation shows it)."""
+    if not request.user.is_authenticated:
+        return 0
+    found = approvals_for(actor=actor(request), filters=ApprovalFilter(awaiting_me=True))
+    return found.count()
 
 
 def error_page(request: HttpRequest, exc: BaseException) -> HttpResponse:

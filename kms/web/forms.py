@@ -13,12 +13,14 @@ from typing import Any
 
 from django import forms
 
+from kms import rules
 from kms.crypto import KEY_TYPES
 from kms.dataplane.ops.sign import SIGNING_FIELDS
 from kms.durations import format_duration, parse_duration
 from kms.exceptions import InvalidRequest
 from kms.models import KEY_PERMISSIONS, Key
 from kms.services.audit_log import OUTCOMES
+from kms.services.keys import MAX_ROTATION_PERIOD, MIN_ROTATION_PERIOD
 from kms.services.selectors import STATUSES
 
 MAX_TEXT = 64 * 1024  # playground inputs: enough to try things, small enough for a page
@@ -94,6 +96,33 @@ class KeyCreateForm(WebForm):
         required=False, min_value=1, label="Max signatures per version",
         help_text="Signing keys only: rotate after this many signatures",
     )  # fmt: skip
+
+    # Every field is checked in one pass, each error shown beside its field (issue 18): the
+    # service's own rules (kms.rules.check_name, its rotation bounds, the registry's signing
+    # fact), so a person sees every mistake at once; key_create checks them all again.
+    def clean_name(self) -> str:
+        try:
+            return rules.check_name(self.cleaned_data["name"])
+        except InvalidRequest as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean_rotation_period(self) -> timedelta | None:
+        period = self.cleaned_data.get("rotation_period")
+        if period is not None and not MIN_ROTATION_PERIOD <= period <= MAX_ROTATION_PERIOD:
+            raise forms.ValidationError("A rotation period is from 1h to 3660d (e.g. 12h, 90d).")
+        return period
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        key_type = data.get("key_type")
+        if key_type and key_type not in SIGNING_TYPES and data.get("max_signatures_per_version") is not None:
+            self.add_error("max_signatures_per_version", f"Only signing keys count signatures, not {key_type}.")
+        return data
+
+    @property
+    def signing_types(self) -> str:
+        """The types the signature cap applies to (the page hides it for the others)."""
+        return " ".join(sorted(SIGNING_TYPES))
 
     @property
     def type_summaries(self) -> list[tuple[str, str]]:

@@ -34,10 +34,22 @@ from kms.web.grants import grants_context
 CRYPTO = PLAYGROUND  # the uses counted per version, from the operations' declarations
 COUNTS = {"encrypt": "encrypt_count", "decrypt": "decrypt_count", "sign": "sign_count",
           "verify": "verify_count", "hmac": "sign_count"}  # fmt: skip  (an HMAC counts as a signature)
+# The versions table's column titles: uses counted, in words (not "VERIFYS").
+COUNT_TITLES = {"encrypt": "Encryptions", "decrypt": "Decryptions", "sign": "Signatures",
+                "verify": "Verifications", "hmac": "HMACs"}  # fmt: skip
 # What each type can do, as the key page says it (kms.crypto operation names → words).
 ABILITIES = {"encrypt": "encrypt", "decrypt": "decrypt", "sign": "sign", "verify": "verify",
              "hmac": "compute HMACs", "decapsulate": "decapsulate ML-KEM ciphertexts",
              "derive": "derive shared secrets with a peer's public key"}  # fmt: skip
+
+
+def version_label(status: str, key_state: str) -> str:
+    """A version's state as it really is: a deleted key's versions do nothing, whatever their own."""
+    if key_state == "deleted" and status != "destroyed":
+        return f"{status} · unusable: key deleted"
+    if key_state == "disabled" and status != "destroyed":
+        return f"{status} · unusable: key disabled"
+    return status
 
 
 def panel_context(request: HttpRequest, name: str, settings_form: Any = None) -> dict[str, Any]:
@@ -56,11 +68,12 @@ def panel_context(request: HttpRequest, name: str, settings_form: Any = None) ->
         "type_summary": key_type.summary,
         "abilities": [words for op, words in ABILITIES.items() if key_type.supports(op)],
         "has_jwks": key_type.jwk,
-        "count_names": counted,
+        "count_names": [COUNT_TITLES.get(op, op) for op in counted],
         "versions": [
             {
                 "kv": kv,
                 "status": kv.status_in(key),
+                "label": version_label(kv.status_in(key), key.state),
                 "counts": [getattr(kv, COUNTS[op]) for op in counted],
             }
             for kv in key.version_list  # type: ignore[attr-defined]

@@ -22,8 +22,8 @@ def deletion(alice) -> ApprovalRequest:
 
 def test_it_shows_the_approver_the_exact_request(as_carol, deletion):
     html = as_carol.get("/approvals/").content.decode()
-    assert f"#{deletion.pk} · Delete key &#x27;guarded&#x27;" in html
-    assert "<code>delete</code>" in html and "<pre>{}</pre>" in html
+    assert f"#{deletion.pk} · Delete key guarded — restorable for " in html
+    assert "<code>delete</code>" in html and "<pre>{}</pre>" not in html  # issue 18: never {}
     assert "<strong>alice</strong>" in html and "0 of 1" in html
     assert f'aria-label="Approve request {deletion.pk}"' in html
 

@@ -52,12 +52,12 @@ def test_it_explains_a_bad_rotation_period(as_alice):
     assert "rotation_period" in response.context["form"].errors
     assert "e.g. 90d" in response.content.decode()
     too_short = as_alice.post("/new/", {**VALID, "rotation_period": "5m"})
-    assert "rotation_period must be from 1h" in too_short.content.decode()
+    assert "A rotation period is from 1h to 3660d" in too_short.content.decode()
 
 
 def test_it_refuses_a_signature_cap_on_an_encryption_key(as_alice):
     response = as_alice.post("/new/", {**VALID, "max_signatures_per_version": "5"})
-    assert "applies only to signing keys" in response.content.decode()
+    assert "Only signing keys count signatures" in response.content.decode()
 
 
 def test_it_answers_htmx_with_the_form_or_a_redirect(as_alice):

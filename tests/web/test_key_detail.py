@@ -49,9 +49,9 @@ def test_it_never_shows_key_material(as_alice, aes_key):
 def test_it_shows_usage_counts_per_version(as_bob, bob, aes_key):
     crypto_ops.encrypt(actor=web_actor(bob), name="payments", plaintext=b"x")
     html = as_bob.get("/keys/payments/").content.decode()
-    assert '<th scope="col" class="num">encrypts</th>' in html
+    assert '<th scope="col" class="num">Encryptions</th>' in html
     assert '<td class="num">1</td>' in html
-    assert "signs</th>" not in html  # aes256 does not sign
+    assert "Signatures</th>" not in html  # aes256 does not sign
 
 
 def test_it_rotates_for_the_administrator(as_alice, aes_key):
@@ -224,7 +224,7 @@ def test_it_offers_no_public_key_for_a_symmetric_key(as_bob, aes_key):
 def test_it_shows_sign_and_crypt_counts_by_type(as_bob, alice, key_type):
     key_create(actor=web_actor(alice), name="k", key_type=key_type)
     html = as_bob.get("/keys/k/").content.decode()
-    assert ("signs</th>" in html) and (("encrypts</th>" in html) == (key_type == "rsa2048"))
+    assert ("Signatures</th>" in html) and (("Encryptions</th>" in html) == (key_type == "rsa2048"))
 
 
 def test_it_shows_the_key_events_to_its_administrator(as_alice, aes_key):
@@ -238,4 +238,4 @@ def test_it_asks_for_approval_before_deleting_a_guarded_key(as_alice, alice):
     html = response.content.decode()
     assert "is waiting for 1 approval(s)" in html and "request #" in html
     assert Key.objects.get(name="guarded").state == "active"
-    assert "Delete key &#x27;guarded&#x27;" in html  # listed among the key's requests
+    assert "Delete key guarded — restorable" in html  # listed among the key's requests

@@ -17,7 +17,7 @@ def test_it_lists_keys_with_the_cli_columns_and_dates(as_bob, aes_key, signing_k
         "Status",
         "Created",
         "Last rotated",
-        "Next rotation",
+        "Next rotation (UTC)",
     ):
         assert f">{heading}</th>" in html
     assert 'href="/keys/payments/"' in html and 'href="/keys/signer/"' in html
