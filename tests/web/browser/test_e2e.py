@@ -109,7 +109,7 @@ def approve_deletion(page) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="Approvals").click()
-    request = page.locator("article.request").filter(has_text=f"Delete key '{KEY}'")
+    request = page.locator("article.request").filter(has_text=f"Delete key {KEY} — restorable for 30 days")
     expect(request).to_have_count(1)
     expect(request).to_contain_text("alice")
     expect(request).to_contain_text("0 of 1")
