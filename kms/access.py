@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from kms.dataplane import generation
 from kms.exceptions import KeyNotFound, PermissionDenied
 from kms.models import KEY_PERMISSIONS, Key, KeyGroupObjectPermission, KeyUserObjectPermission
 
@@ -54,6 +55,21 @@ def codename(permission: str) -> str:
     if permission not in KEY_PERMISSIONS:
         raise ValueError(f"unknown key permission {permission!r}")
     return f"{permission}_key"
+
+
+def grant_creator(user: AbstractBaseUser, key: Key) -> None:
+    """The creator's permissions on a new key (CREATOR_PERMISSIONS): one SELECT, one INSERT.
+
+    bulk_create sends no signal: the state generation is bumped here (inside the caller's
+    `generation.deferred()`, once for the whole creation).
+    """
+    wanted = [codename(permission) for permission in CREATOR_PERMISSIONS]
+    ids = Permission.objects.filter(content_type__app_label="kms", content_type__model="key",
+                                    codename__in=wanted).values_list("id", flat=True)  # fmt: skip
+    KeyUserObjectPermission.objects.bulk_create(
+        KeyUserObjectPermission(permission_id=pk, user=user, content_object=key) for pk in ids
+    )
+    generation.changed()
 
 
 def perm(permission: str) -> str:

@@ -8,6 +8,9 @@ it with the number their caches were filled under (kms.dataplane.state).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -28,7 +31,44 @@ from kms.models import (
 NOTIFY_CHANNEL = "egide_state"
 
 
+class _Deferred(threading.local):
+    depth = 0
+    pending = False
+
+
+_deferred = _Deferred()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """One bump for all the changes made inside, at its end (none if nothing changed).
+
+    Use it inside the changes' own `transaction.atomic()` block (`with transaction.atomic(),
+    generation.deferred():`), so the one bump commits with them. On an exception nothing is
+    bumped: the transaction that made the changes is rolled back with it.
+    """
+    outermost = _deferred.depth == 0
+    if outermost:
+        _deferred.pending = False
+    _deferred.depth += 1
+    try:
+        yield
+    finally:
+        _deferred.depth -= 1
+    if outermost and _deferred.pending:
+        _deferred.pending = False
+        bump()
+
+
+def changed() -> None:
+    """A change the signals do not see (bulk_create, update()): bump, or note it for `deferred`."""
+    bump()
+
+
 def bump() -> None:
+    if _deferred.depth:
+        _deferred.pending = True
+        return
     updated = StateGeneration.objects.filter(pk=1).update(n=F("n") + 1)
     if not updated:  # a flushed test database: recreate the row
         StateGeneration.objects.get_or_create(pk=1, defaults={"n": 1})

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kms import access, rules
 from kms.crypto import get_key_type, material_aad
+from kms.dataplane import generation
 from kms.durations import format_duration
 from kms.exceptions import (
     DeletionDisabled,
@@ -189,20 +190,17 @@ def key_create(*, actor: Actor, name: str, key_type: str, material: bytes | None
             raise KeyExists(_exists_message(name))
         new = _new_material(key_type, material, public_key)
         try:
-            with transaction.atomic():
+            # One INSERT per row and one state-generation bump for the lot (issue 19: 55 -> 13
+            # queries for a user's key; tests/services/test_key_create_queries.py).
+            with transaction.atomic(), generation.deferred():
                 now = timezone.now()
-                key = Key.objects.create(
-                    name=name, namespace=space.namespace, key_type=key_type, created_by=actor.user,
-                    last_rotated_at=now, **values, **_origin(actor, new, now),
-                )
+                key = Key(name=name, namespace=space.namespace, key_type=key_type, created_by=actor.user,
+                          last_rotated_at=now, **values, **_origin(actor, new, now))  # fmt: skip
                 key.next_rotation_at = _next_rotation(key, now)
-                key.save(update_fields=["next_rotation_at"])
+                key.save(force_insert=True)
                 _store_version(key, 1, new)
                 if actor.user is not None:
-                    from guardian.shortcuts import assign_perm
-
-                    for permission in access.CREATOR_PERMISSIONS:
-                        assign_perm(access.codename(permission), actor.user, key)
+                    access.grant_creator(actor.user, key)
                 op.success(key=key, key_version=1, details={"type": key_type, **_audit_settings(values)})
         except IntegrityError:
             raise KeyExists(_exists_message(name)) from None
