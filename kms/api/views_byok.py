@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from kms.api import serializers as s
 from kms.api.base import ApiView
 from kms.api.schema import BODY_ERRORS, ERRORS, envelope
+from kms.api.views_keys import PENDING  # one ApprovalPending component in the schema
 from kms.services import backups, imports, wrapping_key
 
-PENDING = envelope(s.ApprovalPendingOut, "ApprovalPending")
 PEM_MAX = 16 * 1024
 BACKUP_MAX = 4 * 1024 * 1024 - 1024  # within the JSON body limit
 

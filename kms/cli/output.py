@@ -84,6 +84,9 @@ def key_info_table(info: dict[str, Any]) -> str:
         facts.append(("Next rotation", utc_words(info["next_rotation_at"])))
     if info.get("description"):
         facts.append(("Description", info["description"]))
+    if info.get("origin") == "imported":  # issue 15: brought in, not generated here
+        kind = "imported, verify-only" if info.get("verify_only") else "imported"
+        facts.append(("Origin", f"{kind} by {info.get('imported_by') or '-'} on {utc_words(info.get('imported_at'))}"))
     width = max(len(label) for label, _ in facts) + 2
     lines = [f"{label + ':':<{width}}{_cell(value)}" for label, value in facts]
     rows = [{**v, "created_at": utc_words(v.get("created_at"))} for v in info.get("versions") or []]

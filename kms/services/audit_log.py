@@ -39,6 +39,7 @@ KNOWN_ACTIONS = (
     *DATA_PLANE, "grants_list", "grant_add", "grant_remove", "approval_request",
     "approval_approve", "approval_reject", "approval_cancel", "approval_expire",
     "approval_consume", "token_create", "token_revoke", "audit_search", "audit_export",
+    "import", "import_version", "backup", "backup_restore", "wrapping_key", "wrapping_key_rotate",
 )  # fmt: skip
 MAX_PAGE = 200
 MAX_CHART_DAYS = 366

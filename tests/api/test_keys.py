@@ -15,6 +15,7 @@ INFO_FIELDS = {
     "description", "exportable", "allow_deletion", "min_encryption_version",
     "min_decryption_version", "approvals_required", "rotation_period", "next_rotation_at",
     "last_rotated_at", "max_signatures_per_version", "deleted_at", "purge_after",
+    "origin", "imported_at", "imported_by", "verify_only", "allow_generated_rotation", "backup_allowed",  # issue 15
 }  # fmt: skip
 VERSION_FIELDS = {
     "version", "created_at", "status", "encrypt_count", "decrypt_count", "sign_count", "verify_count",

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 SUMMARY_FIELDS = {
     "name", "type", "current_version", "status", "created_at", "last_rotated_at",
-    "next_rotation_at", "rotation_overdue",
+    "next_rotation_at", "rotation_overdue", "origin", "verify_only",
 }  # fmt: skip
 
 

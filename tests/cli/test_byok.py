@@ -38,6 +38,7 @@ def test_an_openssl_ed25519_key_is_imported_and_its_signatures_match_openssl(egi
     assert egide("kms", "verify", "signer", "a contract", theirs).code == 0
     info = json.loads(egide("kms", "info", "signer", "--all").out)
     assert info["origin"] == "imported" and info["imported_by"] == "root"
+    assert "Origin:" in egide("kms", "info", "signer", "--format", "table").out
 
 
 def test_an_aes_key_file_and_a_public_key_alone(egide, tmp_path):
