@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import path
 
 from kms.web import approvals, audit, auth, byok, grants, key_detail, keys, playground, tokens, users
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name none (the admin's): the site's icon."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("", keys.key_list, name="key_list"),
