@@ -250,3 +250,16 @@ def test_audit_verify_reports_quarantined_events(spooled: Any, bearer: str, crea
     out = StringIO()
     call_command("kms_audit_verify", stdout=out)
     assert "audit chain OK" in out.getvalue() and "1 quarantined event" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("who", "flagged"), [("root", True), ("bob", False)])
+def test_a_superusers_data_plane_events_say_so(who: str, flagged: bool, root: Any, bob: Any, create_key: Any) -> None:
+    from tests.api.conftest import client_for
+
+    create_key("k", "aes256")
+    client = client_for(root if who == "root" else bob)
+    assert client.post("/v1/kms/encrypt/k", {"plaintext": "QQ=="}, format="json").status_code == 200
+    assert client.post("/v1/kms/decrypt/k", {"ciphertext": "egide:v1:AAAA"}, format="json").status_code == 400
+    events = list(AuditEvent.objects.filter(action__in=["encrypt", "decrypt"]).order_by("seq"))
+    assert [e.details.get("superuser", False) for e in events] == [flagged, flagged]
