@@ -3,6 +3,14 @@
 // moves to the region that was swapped in, instead of falling back to the top of the page.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+  // At phone width the main navigation folds behind its "Menu" button (CSS decides when).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle");
+    if (!toggle) { return; }
+    var open = toggle.closest("nav").classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
   // Fields that apply only to some key types (data-for-types="a b c") are hidden, and not
   // sent, for the others; the choice is re-read after every change and every htmx swap.
   function showFieldsFor(form) {
