@@ -41,6 +41,13 @@ KNOWN_ACTIONS = (
     "approval_consume", "token_create", "token_revoke", "audit_search", "audit_export",
     "import", "import_version", "backup", "backup_restore", "wrapping_key", "wrapping_key_rotate",
 )  # fmt: skip
+# Reads: events that only looked (a page view is the `info` or `list` it made). They stay in
+# the trail, but the audit page hides them unless asked (AuditFilter.hide_reads) and a key's
+# recent events leave them out: what changed and what was used is what people look for.
+READ_ACTIONS = frozenset({
+    "info", "list", "grants_list", "audit_search", "public_key", "wrapping_key", "approval_show",
+    "mount_list", "jwks",
+})  # fmt: skip
 MAX_PAGE = 200
 MAX_CHART_DAYS = 366
 
@@ -55,6 +62,7 @@ class AuditFilter:
     outcome: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    hide_reads: bool = False  # leave out READ_ACTIONS, unless `action` names one
 
     def details(self) -> dict[str, Any]:
         """The filter as it goes into the audit event of the search itself."""
@@ -85,6 +93,8 @@ def _filtered(filters: AuditFilter) -> QuerySet[AuditEvent]:
     exact = {"key_name": filters.key, "actor_name": filters.actor, "action": filters.action,
              "outcome": filters.outcome}  # fmt: skip
     events = events.filter(**{field: value for field, value in exact.items() if value})
+    if filters.hide_reads and not filters.action:
+        events = events.exclude(action__in=READ_ACTIONS)
     if filters.since:
         events = events.filter(at__gte=filters.since)
     if filters.until:
@@ -147,7 +157,8 @@ def event_data(event: AuditEvent) -> dict[str, Any]:
 
 
 def key_events(*, actor: Actor, name: str, limit: int = 20) -> list[AuditEvent] | None:
-    """The key's newest events, or None when the actor may not read them (see above)."""
+    """The key's newest changes and uses (no READ_ACTIONS), or None when the actor may not
+    read them (see above)."""
     key = key_for(actor, name, "view")
     if not (
         actor.is_system
@@ -155,7 +166,7 @@ def key_events(*, actor: Actor, name: str, limit: int = 20) -> list[AuditEvent] 
         or access.can(actor.user, key, "manage")
     ):
         return None
-    events = AuditEvent.objects.filter(key_name=key.name, key_uid=str(key.uid))
+    events = AuditEvent.objects.filter(key_name=key.name, key_uid=str(key.uid)).exclude(action__in=READ_ACTIONS)
     return list(events.order_by("-seq")[:limit])
 
 

@@ -26,7 +26,7 @@ def _filters(form: AuditFilterForm) -> AuditFilter:
     return AuditFilter(
         key=data.get("key") or "", actor=data.get("actor") or "",
         action=data.get("action") or "", outcome=data.get("outcome") or "",
-        since=data.get("since"), until=data.get("until"),
+        since=data.get("since"), until=data.get("until"), hide_reads=not data.get("reads"),
     )  # fmt: skip
 
 

@@ -307,4 +307,8 @@ class AuditFilterForm(WebForm):
         required=False, label="Until (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
+    reads = forms.BooleanField(
+        required=False, label="Show reads",
+        help_text="Page views and look-ups (info, list, grants_list, audit_search…); hidden unless checked",
+    )  # fmt: skip
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -82,9 +82,44 @@ def test_it_exports_the_filtered_set_as_json_lines(as_dave, bob, aes_key, signin
     assert all("chain_hash" in r and "details" in r for r in rows)
     assert "secret" not in body and "c2VjcmV0" not in body  # never the plaintext
     export = AuditEvent.objects.get(action="audit_export")
-    assert export.actor_name == "dave" and export.details["filters"] == {"key": "payments"}
+    assert export.actor_name == "dave" and export.details["filters"] == {"key": "payments", "hide_reads": True}
 
 
 def test_the_export_link_carries_the_filters(as_dave, aes_key):
     html = as_dave.get("/audit/", {"key": "payments", "outcome": "success"}).content.decode()
     assert 'href="/audit/export.jsonl?key=payments&amp;outcome=success"' in html
+
+
+def test_reads_are_kept_but_hidden_unless_asked(as_dave, bob, aes_key):
+    """Issue 18: page views and look-ups (audit_log.READ_ACTIONS) stay in the trail, hidden by
+    default; 'Show reads' or naming a read action shows them; the key page shows no reads."""
+    from kms.services.audit_log import READ_ACTIONS
+    from kms.services.keys import key_info
+
+    key_info(actor=web_actor(bob), name="payments")
+    crypto_ops.encrypt(actor=web_actor(bob), name="payments", plaintext=b"x")
+    assert {"info", "list", "grants_list", "audit_search"} <= READ_ACTIONS
+    as_dave.get("/audit/")  # an audit_search: itself a read
+    hidden = {e.action for e in as_dave.get("/audit/", {"key": "payments"}).context["events"]}
+    assert {"create", "encrypt"} <= hidden and not hidden & READ_ACTIONS
+    page = as_dave.get("/audit/").content.decode()
+    assert "Show reads" in page and "Reads (page views, look-ups) are hidden" in page
+    shown = {e.action for e in as_dave.get("/audit/", {"reads": "on"}).context["events"]}
+    assert {"info", "audit_search", "create", "encrypt"} <= shown
+    named = {e.action for e in as_dave.get("/audit/", {"action": "info"}).context["events"]}
+    assert named == {"info"}
+    body = b"".join(as_dave.get("/audit/export.jsonl", {"key": "payments"}).streaming_content).decode()
+    assert '"action":"encrypt"' in body and '"action":"info"' not in body
+    body = b"".join(as_dave.get("/audit/export.jsonl", {"key": "payments", "reads": "on"}).streaming_content)
+    assert b'"action":"info"' in body
+    assert AuditEvent.objects.filter(key_name="payments", action="info").exists()  # kept
+
+
+def test_the_key_page_shows_changes_and_use_not_reads(as_alice, bob, aes_key):
+    crypto_ops.encrypt(actor=web_actor(bob), name="payments", plaintext=b"x")
+    as_alice.get("/keys/payments/")  # an info event
+    response = as_alice.get("/keys/payments/")
+    actions = {e.action for e in response.context["events"]}
+    assert {"create", "encrypt"} <= actions and "info" not in actions
+    assert AuditEvent.objects.filter(key_name="payments", action="info").exists()
+    assert "Recent changes and use" in response.content.decode()

@@ -16,7 +16,7 @@ def test_it_shows_settings_versions_and_actions_to_the_administrator(as_alice, a
     html = as_alice.get("/keys/payments/").content.decode()
     assert '<h1 id="key-h">payments' in html
     for part in ("Versions", "Settings", "Who may do what", "Approval requests",
-                 "Recent audit events", "Operations per day"):  # fmt: skip
+                 "Recent changes and use", "Operations per day"):  # fmt: skip
         assert part in html
     assert ">Rotate</button>" in html and ">Disable</button>" in html and ">Delete…</a>" in html
     assert 'name="min_decryption_version"' in html  # the settings form
@@ -34,7 +34,7 @@ def test_it_shows_a_key_user_the_key_without_administration(as_bob, aes_key):
 def test_it_answers_not_found_to_an_outsider_naming_nothing_more(as_mallory, aes_key):
     response = as_mallory.get("/keys/payments/")
     assert response.status_code == 404
-    assert b"Recent audit events" not in response.content
+    assert b"Recent changes and use" not in response.content
     assert b"aes256" not in response.content
 
 

@@ -54,6 +54,8 @@ def test_every_page_at_both_widths(browser, live_server, world, viewport):
             assert answer is not None and answer.status == 200, f"{path}: {answer and answer.status}"
             page.wait_for_load_state("load")
             screenshot(page, f"every-page-{name}-{viewport['width']}")
+            shown = page.inner_text("body")
+            assert "{#" not in shown and "{%" not in shown, f"{path} shows template source"
             if viewport is PHONE:
                 overflowing[name] = sideways_overflow(page)
     assert {name: px for name, px in overflowing.items() if px > 0} == {}, "pages scrolling sideways at 390 px"
