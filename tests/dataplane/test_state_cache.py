@@ -68,17 +68,22 @@ def test_with_a_window_the_cache_serves_until_the_window_ends(bearer, create_key
     from kms.dataplane import generation
     from kms.dataplane.state import LISTENER
 
+    from kms.dataplane import state
+
     monkeypatch.setattr(LISTENER, "ensure_running", lambda: None)  # no pushes: the window alone
     monkeypatch.setattr(generation, "_pushed_here", lambda: None)
+    now = [1000.0]  # the cache's clock, moved by the test: a loaded machine cannot age the window
+    monkeypatch.setattr(state.time, "monotonic", lambda: now[0])
     create_key("k", "aes256")
     with override_settings(EGIDE_STATE_WINDOW_MS=250):
         CACHE.clear()
         assert encrypt(bearer)[0] == 200
         keys.key_disable(actor=Actor.system(), name="k")
         # Inside the window (no push in this test), the cached state still serves...
+        now[0] += 0.2
         assert encrypt(bearer)[0] == 200
         # ...and once the window has passed, the change bites.
-        CACHE.checked_at -= 0.3
+        now[0] += 0.1
         assert encrypt(bearer)[0] == 409
 
 
