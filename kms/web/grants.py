@@ -14,10 +14,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from kms import access
-from kms.exceptions import ERRORS, KeyNotFound
+from kms.exceptions import ERRORS, ApprovalRequired, KeyNotFound, error_message
 from kms.models import KEY_PERMISSIONS, Key
 from kms.services import grants as grant_services
 from kms.services import keys as key_services
+from kms.services.users import UnknownUser
 from kms.web.common import actor, error_page, is_htmx, login_required, page, report
 from kms.web.forms import GrantForm
 
@@ -68,18 +69,33 @@ def _change(request: HttpRequest, name: str, service: Any, target: dict[str, str
 @login_required
 @require_POST
 def grant_add(request: HttpRequest, name: str) -> HttpResponse:
+    """A refused grant (an unreadable form, or one the service refuses) re-renders the editor
+    with what was typed and each error beside its field (htmx); without htmx, a message."""
     form = GrantForm(request.POST)
     if not form.is_valid():
+        if is_htmx(request):
+            return _section(request, name, form)
         problems = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
         messages.error(request, f"Grant not added. {problems}")
-        return (
-            _section(request, name, form) if is_htmx(request) else redirect("key_detail", name=name)
-        )
+        return redirect("key_detail", name=name)
     perms = form.cleaned_data["permissions"]
     target = form.target()
     who = " ".join(next(iter(target.items())))
     done = f"Granted {', '.join(perms)} on '{name}' to {who}."
-    return _change(request, name, grant_services.grant_add, target, perms, done)
+    if not is_htmx(request):
+        return _change(request, name, grant_services.grant_add, target, perms, done)
+    try:
+        grant_services.grant_add(actor=actor(request), name=name, permissions=perms, **target)
+    except KeyNotFound as exc:
+        return error_page(request, exc)
+    except ApprovalRequired as exc:
+        report(request, exc)  # asked, not refused: a fresh form
+    except ERRORS as exc:
+        form.add_error("who" if isinstance(exc, UnknownUser) else None, f"Grant not added: {error_message(exc)}")
+        return _section(request, name, form)
+    else:
+        messages.success(request, done)
+    return _section(request, name)
 
 
 @login_required

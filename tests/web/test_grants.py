@@ -97,3 +97,23 @@ def test_it_asks_approvers_before_changing_grants_on_a_guarded_key(as_alice, ali
     assert "waiting for 1 approval(s)" in response.content.decode()
     request = ApprovalRequest.objects.get(action="grant_add")
     assert request.parameters == {"user": "mallory", "permissions": ["view"]}
+
+
+def test_a_refused_grant_keeps_what_was_typed_and_says_why_beside_the_field(as_root, as_alice, aes_key):
+    """Issue 18: in the same htmx target (#grants), the bound form, the error in place."""
+    data = {"principal": "user", "who": "nobdoy", "permissions": ["view", "encrypt"]}
+    html = htmx(as_root, "post", "/keys/payments/grants/add/", data).content.decode()
+    assert html.lstrip().startswith('<section id="grants"')
+    assert 'value="nobdoy"' in html
+    assert html.count("checked") == 2  # view and encrypt still ticked
+    who = html[html.index('name="who"'):]
+    assert who.index("no user named &#x27;nobdoy&#x27;") < who.index("Permissions")  # beside its field
+    # to someone who may not see users: the refusal, for the form, and what was typed kept
+    html = htmx(as_alice, "post", "/keys/payments/grants/add/", data).content.decode()
+    assert 'value="nobdoy"' in html and "you may not grant with key" in html
+    assert 'role="alert"' in html
+
+
+def test_an_unreadable_grant_form_keeps_what_was_typed(as_alice, aes_key):
+    html = htmx(as_alice, "post", "/keys/payments/grants/add/", {"principal": "user", "who": "carol"}).content.decode()
+    assert 'value="carol"' in html and "This field is required." in html

@@ -1,6 +1,6 @@
 """Issue 18's "Done when": the README's first hour, as a newcomer walks it in a real browser
 (README, "Setting up a team" for the people; the key page for the rest): log in, create a
-key with deliberate mistakes and fix them, grant, ask to delete the key, and approve the
+key with deliberate mistakes and fix them, grant (a typo first), ask to delete the key, and approve the
 deletion as another user. Any console error, uncaught page error or CSP violation fails it;
 every page it visits is photographed at 1400×900 and 390×844 (test-artifacts/screenshots/)."""
 
@@ -58,8 +58,15 @@ def grant(page) -> None:
 
     grants = page.locator("#grants")
     grants.get_by_label("Grant to").select_option("user")
-    grants.get_by_label("User or group name").fill("payments-svc")
+    grants.get_by_label("User or group name").fill("payments-scv")  # a typo: no such user
     grants.get_by_label("encrypt", exact=True).check()
+    grants.get_by_role("button", name="Grant", exact=True).click()
+    # refused in place: the error in the form, what was typed kept
+    expect(grants.get_by_role("alert")).to_contain_text("Grant not added")
+    expect(grants.get_by_label("User or group name")).to_have_value("payments-scv")
+    expect(grants.get_by_label("encrypt", exact=True)).to_be_checked()
+    both_widths(page, "first-hour-07-grant-refused")
+    grants.get_by_label("User or group name").fill("payments-svc")
     grants.get_by_role("button", name="Grant", exact=True).click()
     expect(page.locator("#flash")).to_contain_text("waiting for 1 approval")
     both_widths(page, "first-hour-07-grant-waits")
