@@ -28,6 +28,16 @@ def keys_usable_for(*, actor: Actor, operation: str, limit: int = 500) -> list[s
     return list(keys.order_by("name").values_list("name", flat=True)[:limit])
 
 
+def key_types_usable_for(*, actor: Actor, operation: str, limit: int = 500) -> dict[str, str]:
+    """The same keys as keys_usable_for, each with its type (the playground fits its options)."""
+    if operation not in OPERATIONS:
+        raise InvalidRequest(f"operation must be one of: {', '.join(OPERATIONS)}")
+    op = DATA_PLANE[operation]
+    types = [name for name, kt in KEY_TYPES.items() if all(kt.supports(c) for c in op.capability)]
+    keys = access.keys_with(actor.user, op.permissions).filter(state=KeyState.ACTIVE, key_type__in=types)
+    return dict(keys.order_by("name").values_list("name", "key_type")[:limit])
+
+
 def is_mac_key(*, actor: Actor, name: str) -> bool:
     """Whether the key (one the actor may verify with) computes MACs: the playground's verify then
     sends an `hmac`, not a `signature`. KeyNotFound / PermissionDenied as its verify would."""

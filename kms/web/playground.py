@@ -8,6 +8,7 @@ comes back is the user's own data, never key material; answers are not cached.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from django import forms
@@ -15,26 +16,38 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from kms.crypto import KEY_TYPES
 from kms.exceptions import ERRORS, error_message
 from kms.services import crypto_ops
 from kms.services.actor import Actor
-from kms.services.usable import OPERATIONS, is_mac_key, keys_usable_for
+from kms.services.usable import OPERATIONS, is_mac_key, key_types_usable_for, keys_usable_for
 from kms.web.common import actor, login_required, page
 from kms.web.forms import PlaygroundForm
 
 
+def _facts(operation: str, key_type: str) -> dict[str, Any]:
+    """What the options of `operation` may be with a key of this type (KeyType's facts): the
+    page's script offers only these; the services refuse any other anyway."""
+    kt = KEY_TYPES[key_type]
+    hashes = kt.hmac_hash_names if operation == "hmac" or kt.supports("hmac") else kt.hash_names
+    return {"hashes": list(hashes), "paddings": list(kt.paddings), "context": kt.accepts_context}
+
+
 def _forms(request: HttpRequest, op: str | None, bound: PlaygroundForm | None) -> dict[str, Any]:
-    """One form per operation (fields prefixed by its name), the posted one bound."""
+    """One form per operation (fields prefixed by its name), the posted one bound; each with
+    the option facts of its keys (`key_facts`, JSON for the form's data-key-facts)."""
     who = actor(request)
     chosen = request.GET.get("key", "")
     out = {}
     for name in OPERATIONS:
+        types = key_types_usable_for(actor=who, operation=name)
         if name == op and bound is not None:
-            out[name] = bound
-            continue
-        names = keys_usable_for(actor=who, operation=name)
-        initial = {"key": chosen if chosen in names else None}
-        out[name] = PlaygroundForm(initial=initial, key_names=names, prefix=name)
+            form = bound
+        else:
+            initial = {"key": chosen if chosen in types else None}
+            form = PlaygroundForm(initial=initial, key_names=list(types), prefix=name)
+        form.key_facts = json.dumps({key: _facts(name, t) for key, t in types.items()}, sort_keys=True)
+        out[name] = form
     return out
 
 

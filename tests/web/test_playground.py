@@ -87,3 +87,44 @@ def test_it_offers_nothing_to_an_outsider(as_mallory, aes_key):
 def test_it_preselects_the_key_it_was_opened_with(as_bob, aes_key):
     forms = as_bob.get("/playground/", {"key": "payments"}).context["forms"]
     assert forms["encrypt"]["key"].value() == "payments"
+
+
+def _facts(html: str, op: str) -> dict:
+    import html as markup
+    import json
+    import re
+
+    found = re.search(rf'<form id="{op}-form"[^>]*data-key-facts="([^"]*)"', html, re.S)
+    assert found, f"no data-key-facts on the {op} form"
+    return json.loads(markup.unescape(found.group(1)))
+
+
+def test_it_offers_only_the_options_each_key_type_takes(as_bob, alice, aes_key, signing_key):
+    """Issue 18: each form carries, per key, what its type takes (KeyType facts); the page's
+    script hides the rest (tests/web/browser/test_playground_options.py)."""
+    from kms.crypto import KEY_TYPES
+    from kms.services.keys import key_create
+    from tests.web.conftest import web_actor
+
+    key_create(actor=web_actor(alice), name="rsa", key_type="rsa2048")
+    html = as_bob.get("/playground/").content.decode()
+    encrypt = _facts(html, "encrypt")
+    assert encrypt["payments"]["context"] is True and encrypt["rsa"]["context"] is False
+    sign = _facts(html, "sign")
+    assert sign["signer"] == {"hashes": [], "paddings": [], "context": False}  # ed25519: neither
+    assert sign["rsa"]["hashes"] == list(KEY_TYPES["rsa2048"].hash_names)
+    assert sign["rsa"]["paddings"] == list(KEY_TYPES["rsa2048"].paddings) and sign["rsa"]["paddings"]
+    assert 'data-option="context"' in html and 'data-option="padding"' in html
+
+
+def test_the_server_refuses_options_the_type_does_not_take(as_bob, signing_key):
+    refused = post(as_bob, "sign", key="signer", text="x", padding="pkcs1v15")
+    assert refused.context["result"] is None and refused.context["form"].errors
+    refused = post(as_bob, "sign", key="signer", text="x", algorithm="sha384")
+    assert refused.context["result"] is None and refused.context["form"].errors
+
+
+def test_outputs_have_a_copy_button(as_bob, aes_key):
+    html = post(as_bob, "encrypt", key="payments", text="x").content.decode()
+    assert '<button type="button" class="copy" data-copy="encrypt-output">Copy</button>' in html
+    assert "onclick" not in html
