@@ -69,12 +69,31 @@ class KeyFilterForm(WebForm):
     after = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
 
 
+# What a type is for, in the words of the create page, from its operations (KeyType facts).
+PURPOSES = (
+    (frozenset({"encrypt", "sign"}), "both: encrypt and sign"),
+    (frozenset({"encrypt"}), "encrypt and decrypt"),
+    (frozenset({"sign"}), "sign and verify"),
+    (frozenset({"hmac"}), "HMAC: authenticate with a shared secret"),
+    (frozenset({"derive"}), "key agreement"),
+    (frozenset({"decapsulate"}), "decapsulation: receive a post-quantum shared secret"),
+)
+
+
+def purpose(key_type: Any) -> str:
+    """The first of PURPOSES whose operations the type all has: 'both: encrypt and sign', 'sign and verify'..."""
+    for needs, words in PURPOSES:
+        if needs <= key_type.operations:
+            return words
+    return ", ".join(sorted(key_type.operations))
+
+
 class KeyCreateForm(WebForm):
     name = forms.CharField(
         max_length=128, help_text="Letters, digits, '.', '_' or '-'; e.g. encryption-prod-payments"
     )
     key_type = forms.ChoiceField(
-        label="Type", initial="aes256", choices=[(name, f"{name} — {kt.summary}") for name, kt in KEY_TYPES.items()],
+        label="Type", initial="aes256", choices=[(name, f"{name} — {purpose(kt)}") for name, kt in KEY_TYPES.items()],
         help_text="What each type is for is listed below the form.",
     )  # fmt: skip
     description = forms.CharField(
@@ -125,9 +144,9 @@ class KeyCreateForm(WebForm):
         return " ".join(sorted(SIGNING_TYPES))
 
     @property
-    def type_summaries(self) -> list[tuple[str, str]]:
-        """(type, what it is for) of every served type, for the create page."""
-        return [(name, kt.summary) for name, kt in KEY_TYPES.items()]
+    def type_summaries(self) -> list[tuple[str, str, str]]:
+        """(type, what it is for in words, its summary) of every served type, for the create page."""
+        return [(name, purpose(kt), kt.summary) for name, kt in KEY_TYPES.items()]
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of key_create, beyond name and type."""

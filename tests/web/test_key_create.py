@@ -66,3 +66,22 @@ def test_it_answers_htmx_with_the_form_or_a_redirect(as_alice):
     assert bad.content.decode().lstrip().startswith('<form id="create-form"')
     good = htmx(as_alice, "post", "/new/", VALID)
     assert good["HX-Redirect"] == "/keys/orders/"
+
+
+def test_the_create_form_says_what_each_type_is_for_in_words(as_alice):
+    """Issue 18: each type's purpose from its operations (encrypt, sign, both, HMAC, key
+    agreement, decapsulation), in the type menu and in the 'what each type is for' list."""
+    from django.utils.html import escape
+
+    from kms.crypto import KEY_TYPES
+    from kms.web.forms import purpose
+
+    page = as_alice.get("/new/").content.decode()
+    said = {name: purpose(kt) for name, kt in KEY_TYPES.items()}
+    assert said["aes256"] == "encrypt and decrypt" and said["ed25519"] == "sign and verify"
+    assert said["rsa2048"] == "both: encrypt and sign" and said["hmac"].startswith("HMAC")
+    assert said["x25519"] == "key agreement" and said["ml-kem-768"].startswith("decapsulation")
+    for name, kt in KEY_TYPES.items():
+        assert f'<option value="{name}"' in page and escape(f"{name} — {said[name]}") in page
+        assert f"<dt><code>{name}</code> — {escape(said[name])}</dt><dd>{escape(kt.summary)}</dd>" in page
+    assert page.count("<summary>What each type is for</summary>") == 1  # one list, extended, not a second
