@@ -43,7 +43,9 @@ from kms.dataplane.state import CACHE
 from kms.exceptions import (
     ERRORS,
     ApprovalRequired,
+    ExportDisabled,
     InvalidRequest,
+    KeyExists,
     KeyNotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -410,9 +412,12 @@ def _control(request: Request, request_id: str, actor: Actor, space: Space, part
         return _hash(request, request_id, parts[1] if len(parts) == 2 else None)
     if head == "cache-config" and method == "GET":
         return ok({"size": 0}, request_id)
+    if head == "backup" and method == "GET" and len(parts) == 2:
+        return _backup(request_id, actor, _key_name(parts[1]))
+    if head == "restore" and method == "POST" and len(parts) in (1, 2):
+        return _restore(request, request_id, actor, space, parts[1] if len(parts) == 2 else None)
     if head in ("backup", "restore"):
-        raise TransitError(400, f"{head} is not supported by Egide yet (docs/transit.md: use the native backup "
-                                "when it ships, or export/import)")  # fmt: skip
+        raise MethodNotAllowed(method, ["GET"] if head == "backup" else ["POST", "PUT"])
     if head in DATA_PATHS:
         raise MethodNotAllowed(method, ["POST", "PUT"])
     raise TransitError(404, f"no handler for route \"{request.path[:100]}\". route entry not found.")
@@ -458,8 +463,42 @@ def _keys(request: Request, request_id: str, actor: Actor, space: Space, parts: 
         keys.import_key(actor, name, body)
         return no_content(request_id)
     if action == "import_version":
-        raise TransitError(400, "import_version is not supported by Egide yet (docs/transit.md)")
+        keys.import_version(actor, name, body)
+        return no_content(request_id)
     raise TransitError(404, f"no handler for route \"{request.path[:100]}\". route entry not found.")
+
+
+def _backup(request_id: str, actor: Actor, name: str) -> Reply:
+    """backup/<name>: Egide's bundle sealed to this Egide's master key. A key that does not allow
+    backups answers Transit's 500 with its message (a refusal on this surface, audited by the
+    service as one, not an internal error)."""
+    try:
+        return ok({"backup": keys.backup(actor, name)}, request_id)
+    except ExportDisabled:
+        raise TransitError(500, f"plaintext backup is disallowed on the policy (key '{name}': Egide's "
+                                "backup_allowed is off)") from None  # fmt: skip
+
+
+def _restore(request: Request, request_id: str, actor: Actor, space: Space, path_name: str | None) -> Reply:
+    """restore[/<name>]: a new key from a backup (under its own name when none is given). An
+    existing name answers Transit's 500; with `force` too, as Egide never overwrites a key's
+    material (docs/transit.md): delete and purge it first, or restore under another name."""
+    body = _body(request)
+    force = _bool(body.get("force"), "force")
+    text = body.get("backup")
+    if not isinstance(text, str) or not text:
+        raise InvalidRequest("backup is required: the text a backup answered")
+    name = _key_name(path_name if path_name is not None else keys.backup_name(text))
+    require_token_scope(actor, space.qualified(name), "add")
+    try:
+        keys.restore(actor, name, text)
+    except KeyExists:
+        if force:
+            message = (f'key "{name}" already exists; Egide does not overwrite a key even with force: restore under '
+                       "another name, or delete and purge the key first")  # fmt: skip
+            raise TransitError(500, message) from None
+        raise TransitError(500, f'key "{name}" already exists') from None
+    return no_content(request_id)
 
 
 def _random(request: Request, request_id: str, args: list[str]) -> Reply:

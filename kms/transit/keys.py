@@ -15,15 +15,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from kms import access
-from kms.crypto import KEY_TYPES, get_key_type, keywrap
-from kms.crypto.pkcs8 import load_private_key
+from kms.crypto import KEY_TYPES, get_key_type
 from kms.durations import parse_duration
-from kms.exceptions import InvalidRequest, KeyExists, KeyNotFound
+from kms.exceptions import InvalidRequest, KeyExists
 from kms.keyring import load_version
 from kms.models import Key, KeyState
+from kms.services import backups, imports
 from kms.services import keys as key_services
 from kms.services.actor import Actor
-from kms.transit import namespaces
+from kms.services.wrapping_key import wrapping_key_public
 from kms.transit.namespaces import Space
 
 DEFAULT_TYPE = "aes256-gcm96"
@@ -31,9 +31,6 @@ DEFAULT_TYPE = "aes256-gcm96"
 TRANSIT_TYPES = {kt.transit_name: name for name, kt in KEY_TYPES.items() if kt.transit_name}
 EGIDE_TO_TRANSIT = {name: transit for transit, name in TRANSIT_TYPES.items()}
 CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384"}
-# The wrapping key of `transit import` lives in a key space no mount can have (kms.crypto.keywrap).
-WRAPPING_SPACE = Space("egide:wrapping", "sys")
-WRAPPING_KEY_NAME = "transit-import-wrapping-key"
 
 
 def egide_type(transit_type: Any) -> str:
@@ -61,8 +58,6 @@ def refuse_unsupported(body: dict[str, Any]) -> None:
     for name in ("derived", "convergent_encryption"):
         if body.get(name) not in (None, False, "false"):
             raise InvalidRequest(f"{name} is not supported by Egide: keys are not derived per context")
-    if body.get("allow_plaintext_backup") not in (None, False, "false"):
-        raise InvalidRequest("allow_plaintext_backup is not supported by Egide yet (backup/restore: docs/transit.md)")
 
 
 def _bool(value: Any, field: str) -> bool | None:
@@ -83,6 +78,8 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
     period = duration(body.get("auto_rotate_period"), "auto_rotate_period")
     if period is not None:
         options["rotation_period"] = period
+    if _bool(body.get("allow_plaintext_backup"), "allow_plaintext_backup"):  # Egide's backup_allowed
+        options["backup_allowed"] = True
     return options
 
 
@@ -120,9 +117,11 @@ def read(key: Key) -> dict[str, Any]:
         "latest_version": key.current_version, "min_available_version": 0,
         "min_decryption_version": key.min_decryption_version, "min_encryption_version": key.min_encryption_version,
         "deletion_allowed": key.allow_deletion, "derived": False, "exportable": key.exportable,
-        "allow_plaintext_backup": False, "auto_rotate_period": period, "imported_key": False,
-        "supports_encryption": kt.supports("encrypt"), "supports_decryption": kt.supports("decrypt"),
-        "supports_derivation": False, "supports_signing": kt.supports("sign"),
+        "allow_plaintext_backup": key.backup_allowed, "auto_rotate_period": period,
+        "imported_key": key.origin == "imported",
+        "supports_encryption": kt.supports("encrypt"),
+        "supports_decryption": kt.supports("decrypt") and not key.verify_only,
+        "supports_derivation": False, "supports_signing": kt.supports("sign") and not key.verify_only,
         "egide": {"state": key.state, "uid": str(key.uid), "approvals_required": key.approvals_required},
     }  # fmt: skip
 
@@ -150,9 +149,8 @@ def listing(actor: Actor, space: Space) -> list[str]:
 
 
 def config(actor: Actor, name: str, body: dict[str, Any]) -> Key:
-    """keys/<name>/config: the settings Transit has, mapped onto Egide's."""
-    if body.get("allow_plaintext_backup") not in (None, False, "false"):
-        raise InvalidRequest("allow_plaintext_backup is not supported by Egide yet (backup/restore: docs/transit.md)")
+    """keys/<name>/config: the settings Transit has, mapped onto Egide's (allow_plaintext_backup is
+    backup_allowed: one-way, and turning it on is gated as natively)."""
     changes: dict[str, Any] = {}
     for field in ("min_decryption_version", "min_encryption_version"):
         if body.get(field) is not None:
@@ -161,6 +159,8 @@ def config(actor: Actor, name: str, body: dict[str, Any]) -> Key:
         changes["allow_deletion"] = _bool(body["deletion_allowed"], "deletion_allowed")
     if body.get("exportable") is not None:
         changes["exportable"] = _bool(body["exportable"], "exportable")
+    if body.get("allow_plaintext_backup") is not None:
+        changes["backup_allowed"] = _bool(body["allow_plaintext_backup"], "allow_plaintext_backup")
     if body.get("auto_rotate_period") is not None:
         changes["rotation_period"] = duration(body["auto_rotate_period"], "auto_rotate_period")
     key = info(actor, name)
@@ -257,51 +257,80 @@ def _material(text: str) -> str:
 
 
 def wrapping_key(actor: Actor) -> str:
-    """The RSA-4096 public key `transit import` wraps material for (made once, held like any key)."""
-    loaded = _wrapping_loaded()
-    pem = loaded.public_key_pem()
-    assert pem is not None
-    return pem
+    """The RSA-4096 public key `transit import` wraps material for: Egide's one import wrapping
+    key (kms.services.wrapping_key, made once, held like any key, audited)."""
+    return wrapping_key_public(actor=actor)
 
 
-def _wrapping_loaded() -> Any:
-    system = Actor.system()
-    with namespaces.within(WRAPPING_SPACE):
-        try:
-            key = key_services.key_info(actor=system, name=WRAPPING_KEY_NAME)
-        except KeyNotFound:
-            try:
-                key_services.key_create(actor=system, name=WRAPPING_KEY_NAME, key_type=keywrap.WRAPPING_KEY_TYPE,
-                                        allow_deletion=False)  # fmt: skip
-            except KeyExists:
-                pass  # made meanwhile by another request
-            key = key_services.key_info(actor=system, name=WRAPPING_KEY_NAME)
-    kv = key.version_list[-1]
-    return load_version(key_type=key.key_type, key_uid=key.uid.bytes, version=kv.version,
-                        wrapped=kv.wrapped_material, master_key_id=kv.master_key_id)  # fmt: skip
+def _wrapped(body: dict[str, Any]) -> bytes | None:
+    """Transit's `ciphertext` (base64 CKM_RSA_AES_KEY_WRAP), or None when a public key is given."""
+    if (body.get("hash_function") or "SHA256").upper() not in ("SHA256", "SHA-256"):
+        raise InvalidRequest("hash_function: Egide's wrapping uses SHA256 only")
+    ciphertext = body.get("ciphertext")
+    if ciphertext in (None, "") and body.get("public_key"):
+        return None
+    if ciphertext in (None, ""):
+        raise InvalidRequest("ciphertext (base64 of the wrapped material) or public_key (PEM) is required")
+    if body.get("public_key"):
+        raise InvalidRequest("give ciphertext or public_key, not both")
+    try:
+        return base64.b64decode(str(ciphertext), validate=True)
+    except ValueError:
+        raise InvalidRequest("ciphertext must be base64") from None
+
+
+def _public_key(body: dict[str, Any]) -> str | None:
+    public = body.get("public_key")
+    if public in (None, ""):
+        return None
+    if not isinstance(public, str):
+        raise InvalidRequest("public_key must be a PEM public key")
+    return public
 
 
 def import_key(actor: Actor, name: str, body: dict[str, Any]) -> Key:
-    """keys/<name>/import: CKM_RSA_AES_KEY_WRAP material (as `bao transit import` sends it)."""
+    """keys/<name>/import: CKM_RSA_AES_KEY_WRAP material (as `bao transit import` sends it), or
+    `public_key` alone (a verify-only key), through Egide's one import rule (kms.services.imports)."""
     refuse_unsupported(body)
-    if body.get("public_key"):
-        raise InvalidRequest("importing a public key alone (verify-only keys) is not supported by Egide yet")
-    if (body.get("hash_function") or "SHA256").upper() not in ("SHA256", "SHA-256"):
-        raise InvalidRequest("hash_function: Egide's wrapping uses SHA256 only")
-    if body.get("allow_rotation") not in (None, False, "false"):
-        raise InvalidRequest("allow_rotation is not supported by Egide yet: an imported key rotates by import_version")
     key_type = egide_type(body.get("type"))
-    wrapped = base64.b64decode(str(body.get("ciphertext") or ""), validate=False)
-    material = keywrap.unwrap(wrapped, _wrapping_loaded())
-    material = _pkcs8_or_raw(key_type, material)
-    key_services.key_create(actor=actor, name=name, key_type=key_type, material=material, **_options(body))
+    wrapped, public = _wrapped(body), _public_key(body)
+    options = _options(body)
+    rotation = _bool(body.get("allow_rotation"), "allow_rotation")
+    if rotation:  # Transit's allow_rotation: the key may also rotate with generated material
+        options["allow_generated_rotation"] = True
+    imports.key_import(actor=actor, name=name, key_type=key_type, wrapped_material=wrapped, public_key=public,
+                       **options)  # fmt: skip
     return info(actor, name)
 
 
-def _pkcs8_or_raw(key_type: str, material: bytes) -> bytes:
-    """Transit sends raw bytes for symmetric keys and PKCS#8 DER for the others: Egide's forms.
-    (Loaded once here to fail early with the type's own message.)"""
-    kt = get_key_type(key_type)
-    if kt.material_format == "pkcs8":
-        load_private_key(kt, material)
-    return material
+def import_version(actor: Actor, name: str, body: dict[str, Any]) -> Key:
+    """keys/<name>/import_version: a new current version of an imported key (wrapped material,
+    or a public key for a verify-only key). Transit's `version` (filling in an existing
+    version's private half) is not offered."""
+    if body.get("version") not in (None, "", 0, "0"):
+        raise InvalidRequest("version is not supported by Egide: import_version adds a new latest version")
+    wrapped, public = _wrapped(body), _public_key(body)
+    imports.key_import_version(actor=actor, name=name, wrapped_material=wrapped, public_key=public)
+    return info(actor, name)
+
+
+# --- backup and restore --------------------------------------------------------------------------
+
+
+def backup(actor: Actor, name: str) -> str:
+    """backup/<name>: Egide's backup bundle of the key, sealed to this Egide's master key."""
+    return backups.key_backup(actor=actor, name=name)
+
+
+def backup_name(text: Any) -> str:
+    """The name a bundle's key had (Transit's `restore` without a name restores under it)."""
+    if not isinstance(text, str):
+        raise InvalidRequest("backup must be the text of an Egide backup")
+    name = backups._open(text).settings.get("name")  # noqa: SLF001 - opened (and authenticated) here to read it
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("this backup names no key: give the name to restore under (restore/<name>)")
+    return name
+
+
+def restore(actor: Actor, name: str, text: Any) -> Key:
+    return backups.backup_restore(actor=actor, name=name, backup=text)
