@@ -84,6 +84,11 @@ class Request:
     request_id: str = ""
 
 
+# Marks Transit's deliberate 500s (refusals, not faults) for the Django transport, which then
+# does not log them as internal server errors; it is removed before the answer leaves.
+REFUSAL_HEADER = "X-Egide-Transit-Refusal"
+
+
 class TransitError(Exception):
     """An answer in Transit's error shape that is not one of Egide's typed errors."""
 
@@ -125,7 +130,8 @@ def failure(status: int, messages: list[str], request_id: str, headers: dict[str
 def error_reply(exc: BaseException, request_id: str, missing: int = 400) -> Reply:
     """Egide's typed error in Transit's shape: 403 for refusals, 404 (or 400) for a missing key."""
     if isinstance(exc, TransitError):
-        return failure(exc.status, [exc.message], request_id)
+        refusal = {REFUSAL_HEADER: "1"} if exc.status >= 500 else None  # only refusals raise TransitError
+        return failure(exc.status, [exc.message], request_id, refusal)
     if isinstance(exc, ApprovalRequired):
         req = exc.request
         return failure(403, [

@@ -52,7 +52,11 @@ def _response(reply: Reply) -> HttpResponse:
         for header, value in reply.headers.items():
             response[header] = value
         return response
-    return to_response(reply)
+    refusal = reply.headers.pop(codec.REFUSAL_HEADER, None) is not None
+    response = to_response(reply)
+    if refusal:  # Transit's 500 for a refusal (codec.TransitError): audited as such, not a server fault
+        response._has_been_logged = True  # noqa: SLF001 - Django's own flag (django.utils.log.log_response)
+    return response
 
 
 def take(environ: dict[str, Any]) -> bool:
@@ -72,4 +76,6 @@ def serve_environ(environ: dict[str, Any], body: bytes | None, host: str, reques
         environ.get("QUERY_STRING", ""), lambda name: environ.get(name, ""), body, host,
         environ.get("REMOTE_ADDR", ""), request_id,
     )  # fmt: skip
-    return codec.handle(request)
+    reply = codec.handle(request)
+    reply.headers.pop(codec.REFUSAL_HEADER, None)  # the fast lane logs no 500 of its own
+    return reply

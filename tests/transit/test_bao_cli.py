@@ -156,6 +156,15 @@ def test_migration_openbao_to_egide(bao, egide, openbao):
     opened = write(bao, egide, "transit/decrypt/moving", f"ciphertext={made}",
                    f"associated_data={b64(b'row 7')}")["data"]  # fmt: skip
     assert base64.b64decode(opened["plaintext"]) == b"made by openbao"
+    # A second version follows with `bao transit import-version`: vault:v2: keeps its number.
+    write(bao, openbao, "-f", "transit/keys/moving/rotate")
+    made2 = write(bao, openbao, "transit/encrypt/moving", f"plaintext={b64(b'v2 by openbao')}")["data"]["ciphertext"]
+    assert made2.startswith("vault:v2:")
+    material2 = read(bao, openbao, "transit/export/encryption-key/moving/2")["data"]["keys"]["2"]
+    run(bao, egide.url, egide.token, "transit", "import-version", "transit/keys/moving", material2)
+    opened = write(bao, egide, "transit/decrypt/moving", f"ciphertext={made2}")["data"]
+    assert base64.b64decode(opened["plaintext"]) == b"v2 by openbao"
+    assert read(bao, egide, "transit/keys/moving")["data"]["imported_key"] is True
     # An ECDSA key: OpenBao's signatures verify in Egide.
     write(bao, openbao, "transit/keys/signer", "type=ecdsa-p256", "exportable=true")
     signature = write(bao, openbao, "transit/sign/signer", f"input={b64(b'release 1.0')}")["data"]["signature"]

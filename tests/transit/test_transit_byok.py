@@ -119,11 +119,14 @@ def test_backup_and_restore(vault):
     assert status == 400 and not Key.objects.filter(name="tampered").exists()
 
 
-def test_backup_of_a_key_that_does_not_allow_it(vault):
+def test_backup_of_a_key_that_does_not_allow_it(vault, caplog):
     vault.write("transit/keys/nobk", {"exportable": True})
     assert vault.write("transit/keys/nobk/config", {"allow_plaintext_backup": False})[0] == 200
-    status, body = vault.read("transit/backup/nobk")
-    assert status == 500 and "plaintext backup is disallowed on the policy" in body["errors"][0]
+    response = vault.client.get("/v1/transit/backup/nobk", HTTP_X_VAULT_TOKEN=vault.token)
+    body = response.json()
+    assert response.status_code == 500 and "plaintext backup is disallowed on the policy" in body["errors"][0]
+    assert "X-Egide-Transit-Refusal" not in response.headers  # a marker for the transport only
+    assert not [r for r in caplog.records if "Internal Server Error" in r.getMessage()]  # a refusal, not a fault
     event = AuditEvent.objects.filter(action="backup", key_name="nobk").latest("id")
     assert event.outcome != "success" and event.outcome in ("denied", "error")
     # config turns it on (one-way)
