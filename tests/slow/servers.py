@@ -27,6 +27,7 @@ from tests.slow.traffic import HOST, Http
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 GRANIAN = BIN / "granian"
+SERVE = REPO / "scripts" / "serve"  # the production command (issue 19)
 # Variables of the test runner's own environment that must not reach a production server.
 _RUNNER_ONLY = (
     "DATABASE_URL",
@@ -173,8 +174,10 @@ class Server:
         spool_dir: Path | None = None,
         env: dict[str, str] | None = None,
         granian_args: tuple[str, ...] = (),
+        threads: int = 1,
     ) -> None:
         self.site, self.workers, self.name, self.granian_args = site, workers, name, granian_args
+        self.threads = threads
         self.port = port or free_port()
         self.spool_dir = spool_dir or site.workdir / f"spool-{name}"
         self.env = {**site.env, "EGIDE_AUDIT_SPOOL_DIR": str(self.spool_dir), **(env or {})}
@@ -188,22 +191,19 @@ class Server:
         self.starts += 1
         log = open(self.log, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
-            self.proc = subprocess.Popen(  # noqa: S603 - the venv's granian, our arguments
+            self.proc = subprocess.Popen(  # noqa: S603 - the production command, our arguments
                 [
-                    str(GRANIAN),
-                    "--interface",
-                    "wsgi",
+                    str(SERVE),  # scripts/serve: it execs granian, so this pid is granian's master
                     "--host",
                     HOST,
                     "--port",
                     str(self.port),
                     "--workers",
                     str(self.workers),
-                    "--blocking-threads",
-                    "1",
-                    "--no-ws",
+                    "--threads",
+                    str(self.threads),
+                    "--",
                     *self.granian_args,
-                    "egide_site.wsgi:application",
                 ],
                 cwd=REPO,
                 env=self.env,
