@@ -49,13 +49,15 @@ from kms.models import (
     KeyVersion,
 )
 from kms.services import crypto_ops, keys
-from kms.services.audit_log import DATA_PLANE
 from kms.services.actor import Actor
+from kms.services.audit_log import DATA_PLANE
 from tests.api.conftest import client_for
 
 settings.register_profile(
+    # Derandomized: the same sequences on every CI run (a new counterexample is found by the
+    # random, longer run of `make test-slow`, never by chance in a run that must land).
     "egide", max_examples=int(os.environ.get("EGIDE_SOD_EXAMPLES", "6")), stateful_step_count=20,
-    deadline=None, suppress_health_check=list(HealthCheck),
+    deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
 )  # fmt: skip
 settings.register_profile(
     "egide-slow", max_examples=150, stateful_step_count=50, deadline=None,
@@ -83,6 +85,8 @@ SETTINGS = st.one_of(
     st.fixed_dictionaries({"description": st.sampled_from(["a", "b"])}),
 )
 SENSITIVE_FIELDS = ("exportable", "allow_deletion", "min_decryption_version", "state")
+# Sensitive only when loosened (kms.services.keys._is_sensitive_update): turning them on.
+LOOSENED_ONLY = ("exportable", "allow_deletion")
 
 
 def _fresh_users() -> dict[str, object]:
@@ -252,6 +256,8 @@ class SeparationOfDuties(RuleBasedStateMachine):
                 continue
             new = after["keys"][key_pk]
             for field in SENSITIVE_FIELDS:
+                if field in LOOSENED_ONLY and new[field] is False:
+                    continue  # turning exportable or allow_deletion off only restricts: no quorum
                 assert new[field] == old[field], (field, self.last)
             assert new["approvals_required"] >= old["approvals_required"], self.last
             assert new["versions"][: len(old["versions"])] == old["versions"], self.last  # rotation adds
