@@ -83,9 +83,7 @@ def version_status(
     return "decrypt-only"
 
 
-def encryption_version(
-    *, requested: int | None, current_version: int, min_encryption_version: int
-) -> int:
+def encryption_version(*, requested: int | None, current_version: int, min_encryption_version: int) -> int:
     """Which version encrypts (or signs): the current one unless an allowed older one is asked."""
     if requested is None:
         return current_version
@@ -93,9 +91,7 @@ def encryption_version(
         raise InvalidRequest(f"key_version must be between 1 and {current_version}")
     floor = min_encryption_version or current_version
     if requested < floor:
-        raise VersionNotUsable(
-            f"version {requested} may not encrypt or sign (min_encryption_version is {floor})"
-        )
+        raise VersionNotUsable(f"version {requested} may not encrypt or sign (min_encryption_version is {floor})")
     return requested
 
 
@@ -131,8 +127,5 @@ def check_usage_limit(*, used: int, limit: int) -> None:
         raise VersionNotUsable("this version has reached its safe encryption limit; rotate the key")
 
 
-
-def is_rotation_due(
-    *, now: datetime, next_rotation_at: datetime | None, state: str
-) -> bool:
+def is_rotation_due(*, now: datetime, next_rotation_at: datetime | None, state: str) -> bool:
     return state == "active" and next_rotation_at is not None and next_rotation_at <= now

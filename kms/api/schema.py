@@ -51,15 +51,11 @@ class StrictSerializerScheme(OpenApiSerializerExtension):
 
 
 def error_response(codes: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        ErrorOut, description=f'`{{"error": {{"code", "message"}}}}`; code: {codes}'
-    )
+    return OpenApiResponse(ErrorOut, description=f'`{{"error": {{"code", "message"}}}}`; code: {codes}')
 
 
 AUTHENTICATED_ERRORS = {
-    401: error_response(
-        "unauthenticated (no, a wrong, an expired or a revoked token); WWW-Authenticate: Bearer"
-    ),
+    401: error_response("unauthenticated (no, a wrong, an expired or a revoked token); WWW-Authenticate: Bearer"),
     429: error_response("throttled (per token and per address), locked_out; with Retry-After"),
     503: error_response("unavailable (database or audit trail); with Retry-After"),
 }
@@ -71,16 +67,13 @@ LOGIN_ERRORS = {
     401: error_response("unauthenticated (wrong username or password)"),
     413: error_response("payload_too_large (a JSON body over 4 MiB)"),
     415: error_response("invalid_request (a Content-Type other than application/json)"),
-    429: error_response(
-        "throttled (password attempts per address), locked_out (too many failures); with Retry-After"
-    ),
+    429: error_response("throttled (password attempts per address), locked_out (too many failures); with Retry-After"),
     503: AUTHENTICATED_ERRORS[503],
 }
 # Any operation on keys: what a request can get wrong, and what the key's state can refuse.
 ERRORS = {
     400: error_response(
-        "invalid_request, invalid_key_type, operation_not_allowed, invalid_ciphertext, "
-        "invalid_signature"
+        "invalid_request, invalid_key_type, operation_not_allowed, invalid_ciphertext, invalid_signature"
     ),  # fmt: skip
     **AUTHENTICATED_ERRORS,
     403: error_response("permission_denied, export_disabled"),
@@ -88,9 +81,7 @@ ERRORS = {
         "key_not_found (also for a key you may not see), approval_not_found, token_not_found, "
         "not_found (no such endpoint)"
     ),  # fmt: skip
-    409: error_response(
-        "key_exists, key_disabled, key_deleted, key_version_unavailable, deletion_disabled, conflict"
-    ),
+    409: error_response("key_exists, key_disabled, key_deleted, key_version_unavailable, deletion_disabled, conflict"),
 }
 # Operations that read a body also refuse one that is too large or not JSON.
 BODY_ERRORS = {
@@ -102,15 +93,11 @@ BODY_ERRORS = {
 
 def envelope(inner: Any, name: str) -> serializers.Serializer:
     """`{"data": inner}`: every success."""
-    return inline_serializer(
-        name=name, fields={"data": inner() if isinstance(inner, type) else inner}
-    )
+    return inline_serializer(name=name, fields={"data": inner() if isinstance(inner, type) else inner})
 
 
 def one_of(name: str, *shapes: Any) -> PolymorphicProxySerializer:
-    return PolymorphicProxySerializer(
-        component_name=name, serializers=list(shapes), resource_type_field_name=None
-    )
+    return PolymorphicProxySerializer(component_name=name, serializers=list(shapes), resource_type_field_name=None)
 
 
 def single_or_batch(name: str, single: Any, item: Any) -> serializers.Serializer:

@@ -111,8 +111,11 @@ class DurationText(serializers.CharField):
 
 class KeyCreateIn(Strict):
     # Checked by the service against the one registry (invalid_key_type names the valid ones).
-    type = serializers.CharField(max_length=32, trim_whitespace=False,  # "aes256 " is not a type
-                                 help_text=f"one of: {', '.join(KEY_TYPES)}")
+    type = serializers.CharField(
+        max_length=32,
+        trim_whitespace=False,  # "aes256 " is not a type
+        help_text=f"one of: {', '.join(KEY_TYPES)}",
+    )
     description = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     exportable = StrictBooleanField(required=False)
     allow_deletion = StrictBooleanField(required=False)
@@ -159,8 +162,10 @@ class TokenCreateIn(Strict):
 def _ts(value: Any) -> str | None:
     if value is None:
         return None
-    return value.astimezone().strftime("%Y-%m-%dT%H:%M:%SZ") if value.utcoffset() is None else (
-        value.astimezone(tz=__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        value.astimezone().strftime("%Y-%m-%dT%H:%M:%SZ")
+        if value.utcoffset() is None
+        else (value.astimezone(tz=__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     )
 
 

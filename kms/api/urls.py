@@ -41,17 +41,31 @@ urlpatterns = [
     path("kms/backups/restore", views_byok.RestoreBackupView.as_view(), name="backup-restore"),
     path("kms/keys/<str:name>/jwks", views_public.JwksView.as_view(), name="jwks"),
     path("kms/random", views_public.RandomView.as_view(), name="random"),
-    path("kms/keys/<str:name>/versions/<int:version>/disable", views_keys.VersionDisableView.as_view(),
-         name="version-disable"),
-    path("kms/keys/<str:name>/versions/<int:version>/enable", views_keys.VersionEnableView.as_view(),
-         name="version-enable"),
-    path("kms/keys/<str:name>/versions/<int:version>/destroy", views_keys.VersionDestroyView.as_view(),
-         name="version-destroy"),
-    path("kms/keys/<str:name>/versions/<int:version>/restore", views_keys.VersionRestoreView.as_view(),
-         name="version-restore"),
+    path(
+        "kms/keys/<str:name>/versions/<int:version>/disable",
+        views_keys.VersionDisableView.as_view(),
+        name="version-disable",
+    ),
+    path(
+        "kms/keys/<str:name>/versions/<int:version>/enable",
+        views_keys.VersionEnableView.as_view(),
+        name="version-enable",
+    ),
+    path(
+        "kms/keys/<str:name>/versions/<int:version>/destroy",
+        views_keys.VersionDestroyView.as_view(),
+        name="version-destroy",
+    ),
+    path(
+        "kms/keys/<str:name>/versions/<int:version>/restore",
+        views_keys.VersionRestoreView.as_view(),
+        name="version-restore",
+    ),
     # The data plane: served by the one pipeline, documented from the operations' declarations.
-    *(path(f"kms/{name}/<str:name>", documented_by(dataplane.VIEWS[name], views_crypto.DOC_VIEWS[name]),
-           name=name) for name in dataplane.VIEWS),
+    *(
+        path(f"kms/{name}/<str:name>", documented_by(dataplane.VIEWS[name], views_crypto.DOC_VIEWS[name]), name=name)
+        for name in dataplane.VIEWS
+    ),
     path("kms/keys/<str:name>/grants", views_access.GrantsView.as_view(), name="grants"),
     path("kms/approvals", views_access.ApprovalListView.as_view(), name="approvals"),
     path("kms/approvals/<int:request_id>", views_access.ApprovalView.as_view(), name="approval"),
@@ -63,8 +77,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("users", views_users.UsersView.as_view(), name="users"),
     path("users/<str:username>", views_users.UserView.as_view(), name="user"),
-    path("users/<str:username>/deactivate", views_users.UserDeactivateView.as_view(),
-         name="user-deactivate"),
+    path("users/<str:username>/deactivate", views_users.UserDeactivateView.as_view(), name="user-deactivate"),
     path("users/<str:username>/roles", views_users.UserRolesView.as_view(), name="user-roles"),
     # The Vault/OpenBao Transit dialect (kms.transit): sys/mounts, auth/token and enabled mounts;
     # any other path answers the JSON 404 below.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,14 +38,20 @@ class GrantsView(ApiView):
     def get(self, request: Request, name: str) -> Response:
         return self.ok(grants.grants_list(actor=self.actor, name=name))
 
-    @extend_schema(operation_id="grants_add", request=GrantIn,
-                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantAddPending"), **BODY_ERRORS})  # fmt: skip
+    @extend_schema(
+        operation_id="grants_add",
+        request=GrantIn,
+        responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantAddPending"), **BODY_ERRORS},
+    )
     def post(self, request: Request, name: str) -> Response:
         body = self.body(GrantIn)
         return self.ok(grants.grant_add(actor=self.actor, name=name, **body))
 
-    @extend_schema(operation_id="grants_remove", request=GrantIn,
-                   responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantRemovePending"), **BODY_ERRORS})  # fmt: skip
+    @extend_schema(
+        operation_id="grants_remove",
+        request=GrantIn,
+        responses={200: GRANTS_OUT, 202: envelope(s.ApprovalPendingOut, "GrantRemovePending"), **BODY_ERRORS},
+    )
     def delete(self, request: Request, name: str) -> Response:
         body = self.body(GrantIn)
         return self.ok(grants.grant_remove(actor=self.actor, name=name, **body))

@@ -84,8 +84,10 @@ class SelfView(ApiView):
 
 
 class TokenView(ApiView):
-    @extend_schema(operation_id="tokens_revoke",
-                   responses={204: None, **REQUEST_ERRORS, 404: error_response("token_not_found (also another's token)")})  # fmt: skip
+    @extend_schema(
+        operation_id="tokens_revoke",
+        responses={204: None, **REQUEST_ERRORS, 404: error_response("token_not_found (also another's token)")},
+    )
     def delete(self, request: Request, token_id: int) -> Response:
         self.no_body()
         token_revoke(actor=self.actor, token_id=token_id)

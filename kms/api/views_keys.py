@@ -56,13 +56,23 @@ class KeyListView(ApiView):
             OpenApiParameter("type", str, enum=list(KEY_TYPES)),
             OpenApiParameter("status", str, enum=sorted(STATUSES)),
             OpenApiParameter("name_prefix", str),
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-                             description=f"1 to {MAX_PAGE}; 100 if not given"),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                description=f"1 to {MAX_PAGE}; 100 if not given",
+            ),
             OpenApiParameter("cursor", str, description="the next_cursor of the previous page"),
         ],  # fmt: skip
-        responses={200: inline_serializer("KeyListOut", {
-            "data": s.KeySummaryOut(many=True), "next_cursor": serializers.CharField(allow_null=True),
-        }), **ERRORS},  # fmt: skip
+        responses={
+            200: inline_serializer(
+                "KeyListOut",
+                {
+                    "data": s.KeySummaryOut(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                },
+            ),
+            **ERRORS,
+        },  # fmt: skip
     )
     def get(self, request: Request) -> Response:
         page = keys_list(

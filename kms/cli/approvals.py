@@ -67,15 +67,12 @@ def _register_approvals(commands: argparse._SubParsersAction) -> None:
         "list",
         run_approvals_list,
         "list approval requests",
-        "\n  egide kms approvals list --status pending --key backups\n"
-        "  egide kms approvals list --awaiting-me\n",
+        "\n  egide kms approvals list --status pending --key backups\n  egide kms approvals list --awaiting-me\n",
     )
     p.add_argument("--status", help="pending, approved, rejected, cancelled, expired")
     p.add_argument("--key", metavar="NAME", help="only requests about this key")
     p.add_argument("--mine", action="store_true", help="only the requests you made")
-    p.add_argument(
-        "--awaiting-me", action="store_true", help="only pending requests you may decide"
-    )
+    p.add_argument("--awaiting-me", action="store_true", help="only pending requests you may decide")
     add_format(p)
     for action, summary in (
         ("show", "show one approval request"),
@@ -83,9 +80,7 @@ def _register_approvals(commands: argparse._SubParsersAction) -> None:
         ("reject", "reject a request"),
         ("cancel", "cancel your own pending request"),
     ):
-        p = add_command(
-            group, action, run_approval, summary, f"\n  egide kms approvals {action} 7\n"
-        )
+        p = add_command(group, action, run_approval, summary, f"\n  egide kms approvals {action} 7\n")
         p.add_argument("id", type=int, metavar="ID")
         p.set_defaults(action=action)
 
@@ -177,9 +172,7 @@ def permission_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in PERMISSIONS]
     if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown permission {unknown[0]!r}" if unknown else "no permission given"
-        )
+        raise argparse.ArgumentTypeError(f"unknown permission {unknown[0]!r}" if unknown else "no permission given")
     return names
 
 

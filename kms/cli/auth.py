@@ -46,9 +46,7 @@ commands; EGIDE_TOKEN, when set, takes precedence over it.
 """,
     )
     p.add_argument("--username", help="default: asked for")
-    p.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
-    )
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     p.add_argument("--name", help="a label for the token (shown by `egide token list`)")
     p.add_argument(
         "--expires-in",
@@ -73,13 +71,9 @@ def _register_tokens(commands: argparse._SubParsersAction) -> None:
   egide token revoke 12
 """,
     )
-    p = add_command(
-        tokens, "list", run_token_list, "list your API tokens", "\n  egide token list\n"
-    )
+    p = add_command(tokens, "list", run_token_list, "list your API tokens", "\n  egide token list\n")
     add_format(p)
-    p = add_command(
-        tokens, "revoke", run_token_revoke, "revoke an API token", "\n  egide token revoke 12\n"
-    )
+    p = add_command(tokens, "revoke", run_token_revoke, "revoke an API token", "\n  egide token revoke 12\n")
     p.add_argument("id", type=int, metavar="ID", help="the token's ID (see `egide token list`)")
 
 

@@ -80,9 +80,7 @@ def segment_size() -> int:
 # --- encrypt and decrypt -------------------------------------------------------------
 
 
-def encrypt_file(
-    ctx: Context, name: str, src_path: str, dest_path: str, context: bytes | None
-) -> int:
+def encrypt_file(ctx: Context, name: str, src_path: str, dest_path: str, context: bytes | None) -> int:
     """Encrypt ``src_path`` (``-``: stdin) into ``dest_path`` (``-``: stdout); return bytes.
 
     A destination file appears only when complete (temporary file, then rename).
@@ -110,19 +108,13 @@ def encrypt_file(
     ):
         if dest_path == "-":
             out = ctx.binary_stdout()
-            count = encrypt_stream(
-                src, out, header=header, data_key=data_key.plaintext, progress=shown
-            )
+            count = encrypt_stream(src, out, header=header, data_key=data_key.plaintext, progress=shown)
             out.flush()
             return count
-        return encrypt_to_path(
-            src, dest_path, header=header, data_key=data_key.plaintext, progress=shown
-        )
+        return encrypt_to_path(src, dest_path, header=header, data_key=data_key.plaintext, progress=shown)
 
 
-def decrypt_file(
-    ctx: Context, name: str, src_path: str, dest_path: str, context: bytes | None
-) -> int:
+def decrypt_file(ctx: Context, name: str, src_path: str, dest_path: str, context: bytes | None) -> int:
     """Decrypt an encrypted file (``-``: stdin) into ``dest_path`` (``-``: stdout).
 
     Into a file: nothing is left behind on failure (decrypt_to_path). Onto stdout:
@@ -142,9 +134,7 @@ def decrypt_file(
         header = read_header(src)
         data_key = _unwrap(ctx.client, name, header.key_name, header.wrapped_key, context)
         total = plaintext_size(input_size(raw), header.segment_size)
-        with progress(
-            f"decrypting {_label(src_path)}", total, ctx.stderr, enabled=ctx.stderr_is_terminal()
-        ) as shown:
+        with progress(f"decrypting {_label(src_path)}", total, ctx.stderr, enabled=ctx.stderr_is_terminal()) as shown:
             if dest_path == "-":
                 out = ctx.binary_stdout()
                 count = decrypt_stream(src, out, header=header, data_key=data_key, progress=shown)
@@ -153,13 +143,9 @@ def decrypt_file(
             return decrypt_to_path(src, dest_path, header=header, data_key=data_key, progress=shown)
 
 
-def _unwrap(
-    client: EgideClient, name: str, file_key: str, wrapped: str, context: bytes | None
-) -> bytes:
+def _unwrap(client: EgideClient, name: str, file_key: str, wrapped: str, context: bytes | None) -> bytes:
     if file_key != name:
-        raise CliError(
-            "invalid_ciphertext", f"this file was encrypted with key '{file_key}', not '{name}'"
-        )
+        raise CliError("invalid_ciphertext", f"this file was encrypted with key '{file_key}', not '{name}'")
     key_ctx = file_context(client.key_info(name)["type"], context)
     try:
         data_key = client.decrypt(name, wrapped, context=key_ctx)
@@ -169,17 +155,13 @@ def _unwrap(
             if context is None
             else " (is --context the one used to encrypt?)"
         )
-        raise CliError(
-            "invalid_ciphertext", f"the file's data key does not decrypt{hint}: {exc.message}"
-        ) from None
+        raise CliError("invalid_ciphertext", f"the file's data key does not decrypt{hint}: {exc.message}") from None
     if len(data_key) != DATA_KEY_SIZE:
         raise CliError("invalid_ciphertext", "the file's header does not hold a file data key")
     return data_key
 
 
-def _decrypt_token_file(
-    client: EgideClient, name: str, src: BinaryIO, context: bytes | None
-) -> bytes:
+def _decrypt_token_file(client: EgideClient, name: str, src: BinaryIO, context: bytes | None) -> bytes:
     text = _read_up_to(src, MAX_TOKEN_FILE + 1)
     if len(text) > MAX_TOKEN_FILE:
         raise CliError("invalid_ciphertext", "the input is too long for a ciphertext token")
@@ -207,9 +189,7 @@ class SignOptions:
     padding: str | None
 
 
-def sign_file(
-    ctx: Context, name: str, path: str, options: SignOptions, key_version: int | None
-) -> Signature:
+def sign_file(ctx: Context, name: str, path: str, options: SignOptions, key_version: int | None) -> Signature:
     """Sign a file: its digest (prehashed) for RSA/ECDSA, the file itself for Ed25519."""
     client = ctx.client
     key_type = client.key_info(name)["type"]
@@ -245,9 +225,7 @@ def verify_file(ctx: Context, name: str, path: str, signature: str, options: Sig
             )
     hash_name = options.algorithm or DIGEST_OF_TYPE.get(key_type, "sha256")
     digest = digest_file(ctx, path, hash_name)
-    return client.verify(
-        name, digest, signature, algorithm=hash_name, padding=options.padding, prehashed=True
-    )
+    return client.verify(name, digest, signature, algorithm=hash_name, padding=options.padding, prehashed=True)
 
 
 def digest_file(ctx: Context, path: str, hash_name: str) -> bytes:
@@ -259,9 +237,7 @@ def digest_file(ctx: Context, path: str, hash_name: str) -> bytes:
     view = memoryview(buffer)
     with (
         open_input(path) as src,
-        progress(
-            f"hashing {_label(path)}", input_size(src), ctx.stderr, enabled=ctx.stderr_is_terminal()
-        ) as shown,
+        progress(f"hashing {_label(path)}", input_size(src), ctx.stderr, enabled=ctx.stderr_is_terminal()) as shown,
     ):
         done = 0
         while count := src.readinto(view):

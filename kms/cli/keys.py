@@ -43,7 +43,9 @@ def _register_create(commands: argparse._SubParsersAction) -> None:
   egide kms create backups --type aes256 --exportable --no-deletion --description "nightly"
 
 types:
-""" + TYPES_TABLE + "\n",
+"""
+        + TYPES_TABLE
+        + "\n",
     )
     p.add_argument("name", metavar="NAME", help="1-128 letters, digits, '.', '_' or '-'")
     p.add_argument("--type", required=True, metavar="TYPE", help=KEY_TYPES_HELP)

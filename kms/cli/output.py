@@ -37,13 +37,11 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> str:
     cells = [[column.title for column in columns]]
     cells += [[_cell(row.get(column.field)) for column in columns] for row in rows]
     widths = [
-        max(column.min_width, max(len(line[i]) for line in cells) + column.gap)
-        for i, column in enumerate(columns)
+        max(column.min_width, max(len(line[i]) for line in cells) + column.gap) for i, column in enumerate(columns)
     ]
     widths[-1] = 0
     return "\n".join(
-        "".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
-        for line in cells
+        "".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in cells
     )
 
 
@@ -105,9 +103,7 @@ def _versions(versions: list[dict[str, Any]]) -> str:
         return "[]"
     items = []
     for version in versions:
-        pairs = ", ".join(
-            f"{json.dumps(f)}: {json.dumps(_spec_value(f, version.get(f)))}" for f in VERSION_FIELDS
-        )
+        pairs = ", ".join(f"{json.dumps(f)}: {json.dumps(_spec_value(f, version.get(f)))}" for f in VERSION_FIELDS)
         items.append(f"    {{ {pairs} }}")
     return "[\n" + ",\n".join(items) + "\n  ]"
 

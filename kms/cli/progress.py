@@ -53,9 +53,7 @@ class ProgressBar:
 
 
 @contextmanager
-def progress(
-    label: str, total: int | None, stream: TextIO, *, enabled: bool
-) -> Iterator[Callable[[int], None] | None]:
+def progress(label: str, total: int | None, stream: TextIO, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress callback for a block, or None when ``enabled`` is false (not a terminal).
 
     The bar is finished with a newline on success and erased on failure, so an error

@@ -29,9 +29,14 @@ def register(commands: argparse._SubParsersAction) -> None:
   egide user show carol
   egide user deactivate carol
 """)  # fmt: skip
-    p = add_command(users, "add", run_add, "add a user; prints a one-time password, once",
-                    "\n  egide user add carol --role kms-approver\n"
-                    "  egide user add payments-svc      # no role: per-key grants only\n")
+    p = add_command(
+        users,
+        "add",
+        run_add,
+        "add a user; prints a one-time password, once",
+        "\n  egide user add carol --role kms-approver\n"
+        "  egide user add payments-svc      # no role: per-key grants only\n",
+    )
     p.add_argument("username", metavar="NAME")
     p.add_argument("--role", action="append", default=[], metavar="ROLE",
                    help=f"a role ({', '.join(ROLES)}) or a group; repeat for several")  # fmt: skip

@@ -82,9 +82,7 @@ class BaseClient:
         self.addr = addr.rstrip("/")
         self.token = token
         self.client_name = client_name
-        self._transport = transport or HttpTransport(
-            self.addr, timeout=timeout, ca_file=ca_file, allow_http=allow_http
-        )
+        self._transport = transport or HttpTransport(self.addr, timeout=timeout, ca_file=ca_file, allow_http=allow_http)
 
     def close(self) -> None:
         """Close the kept-alive connection (also done by ``with EgideClient(...)``)."""
@@ -113,9 +111,7 @@ class BaseClient:
         headers = {"Content-Type": "application/json"} if payload is not None else {}
         return self._data(self._send(method, path, payload, headers, query, auth))
 
-    def _call_raw(
-        self, method: str, path: str, body: Body, length: int, query: Mapping[str, Any]
-    ) -> Any:
+    def _call_raw(self, method: str, path: str, body: Body, length: int, query: Mapping[str, Any]) -> Any:
         """Send ``length`` bytes of ``body`` as application/octet-stream; return ``data``."""
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
         return self._data(self._send(method, path, body, headers, query, True))

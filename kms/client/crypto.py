@@ -114,9 +114,7 @@ class CryptoCalls(BaseClient):
         )  # fmt: skip
         return _valid(self._call("POST", _op("verify", name), body))
 
-    def hmac(
-        self, name: str, data: bytes, *, algorithm: str | None = None, key_version: int | None = None
-    ) -> Mac:
+    def hmac(self, name: str, data: bytes, *, algorithm: str | None = None, key_version: int | None = None) -> Mac:
         """The HMAC of ``data`` with an ``hmac`` key (sha256 by default, sha384, sha512)."""
         body = compact(data=b64(data), algorithm=algorithm, key_version=key_version)
         return _mac(self._call("POST", _op("hmac", name), body))
@@ -131,9 +129,7 @@ class CryptoCalls(BaseClient):
         body = compact(ciphertext=b64(ciphertext), key_version=key_version)
         return _secret(self._call("POST", _op("decapsulate", name), body))
 
-    def derive_shared_secret(
-        self, name: str, public_key: str, *, key_version: int | None = None
-    ) -> SharedSecret:
+    def derive_shared_secret(self, name: str, public_key: str, *, key_version: int | None = None) -> SharedSecret:
         """The raw X25519/ECDH shared secret with a peer's public key (PEM SubjectPublicKeyInfo)."""
         body = compact(public_key=public_key, key_version=key_version)
         return _secret(self._call("POST", _op("derive-shared-secret", name), body))
@@ -183,9 +179,7 @@ class CryptoCalls(BaseClient):
         _check_raw_length(length)
         return _valid(self._call_raw("POST", _op("verify", name), stream, length, query))
 
-    def datakey(
-        self, name: str, *, context: bytes | None = None, plaintext: bool = True
-    ) -> DataKey:
+    def datakey(self, name: str, *, context: bytes | None = None, plaintext: bool = True) -> DataKey:
         """A fresh 256-bit data key wrapped under the key (and in plaintext unless told not)."""
         body = compact(context=_opt_b64(context), plaintext=plaintext)
         data = self._call("POST", _op("datakey", name), body)
@@ -238,10 +232,7 @@ class CryptoCalls(BaseClient):
         prehashed: bool | None = None,
     ) -> list[Signature | EgideError]:
         """Sign many items in one request; a failed item is an EgideError in the list."""
-        body = [
-            compact(data=b64(d), algorithm=algorithm, padding=padding, prehashed=prehashed)
-            for d in items
-        ]
+        body = [compact(data=b64(d), algorithm=algorithm, padding=padding, prehashed=prehashed) for d in items]
         return self._batch("sign", name, body, _signature)
 
     def verify_batch(
@@ -255,16 +246,12 @@ class CryptoCalls(BaseClient):
     ) -> list[bool | EgideError]:
         """``items`` are (data, signature) pairs."""
         body = [
-            compact(
-                data=b64(d), signature=s, algorithm=algorithm, padding=padding, prehashed=prehashed
-            )
+            compact(data=b64(d), signature=s, algorithm=algorithm, padding=padding, prehashed=prehashed)
             for d, s in items
         ]
         return self._batch("verify", name, body, _valid)
 
-    def hmac_batch(
-        self, name: str, items: Sequence[bytes], *, algorithm: str | None = None
-    ) -> list[Mac | EgideError]:
+    def hmac_batch(self, name: str, items: Sequence[bytes], *, algorithm: str | None = None) -> list[Mac | EgideError]:
         """HMAC many items in one request; a failed item is an EgideError in the list."""
         body = [compact(data=b64(d), algorithm=algorithm) for d in items]
         return self._batch("hmac", name, body, _mac)
@@ -305,8 +292,7 @@ def _check_raw_length(length: int) -> None:
     if length > RAW_BODY_LIMIT:
         raise PayloadTooLarge(
             "payload_too_large",
-            f"{length} bytes is over the server's limit of {RAW_BODY_LIMIT} bytes (16 MiB) "
-            "for data sent whole",
+            f"{length} bytes is over the server's limit of {RAW_BODY_LIMIT} bytes (16 MiB) for data sent whole",
         )
 
 

@@ -15,9 +15,7 @@ class EgideError(Exception):
 
     code = "error"
 
-    def __init__(
-        self, code: str, message: str, status: int = 0, *, request_id: str | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, status: int = 0, *, request_id: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

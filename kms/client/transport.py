@@ -41,9 +41,7 @@ class Response:
 class Transport(Protocol):
     addr: str
 
-    def request(
-        self, method: str, path: str, *, body: Body, headers: Mapping[str, str]
-    ) -> Response:
+    def request(self, method: str, path: str, *, body: Body, headers: Mapping[str, str]) -> Response:
         """Send one request (``path`` includes the query string) and return the answer."""
         ...
 
@@ -60,9 +58,7 @@ class HttpTransport:
     an action twice.
     """
 
-    def __init__(
-        self, addr: str, *, timeout: float = 30, ca_file: str | None = None, allow_http: bool = False
-    ) -> None:
+    def __init__(self, addr: str, *, timeout: float = 30, ca_file: str | None = None, allow_http: bool = False) -> None:
         parts = urlsplit(addr)
         try:
             port = parts.port
@@ -89,9 +85,7 @@ class HttpTransport:
         self._ca_file = ca_file
         self._conn: http.client.HTTPConnection | None = None
 
-    def request(
-        self, method: str, path: str, *, body: Body, headers: Mapping[str, str]
-    ) -> Response:
+    def request(self, method: str, path: str, *, body: Body, headers: Mapping[str, str]) -> Response:
         for attempt in (1, 2):
             reused = self._conn is not None
             try:

@@ -10,17 +10,16 @@ from kms.client.base import BaseClient, compact, segment
 
 class UserCalls(BaseClient):
     def list_users(self) -> list[dict[str, Any]]:
-        """Every user: ``[{"username", "roles", "groups", "active", "last_login"}, ...]`` (for those who manage users).
-"""
+        """Every user: ``[{"username", "roles", "groups", "active", "last_login"}, ...]``.
+
+        For those who manage users."""
         return self._call("GET", "/v1/users")
 
     def user(self, username: str) -> dict[str, Any]:
         """``{"user", "tokens", "recent_events"}``."""
         return self._call("GET", _user(username))
 
-    def create_user(
-        self, username: str, *, roles: Sequence[str] = (), email: str | None = None
-    ) -> dict[str, Any]:
+    def create_user(self, username: str, *, roles: Sequence[str] = (), email: str | None = None) -> dict[str, Any]:
         """``{"user", "one_time_password"}``: the password is shown this once."""
         if isinstance(roles, str):
             raise TypeError("roles must be a sequence of names, not one string")

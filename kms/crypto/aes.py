@@ -55,18 +55,14 @@ class AesGcmKey(LoadedKey):
         self._key = material
         self._aead = AESGCM(material)
 
-    def encrypt(
-        self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def encrypt(self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """Return ``nonce ‖ ciphertext ‖ tag``, authenticated over ``aad_prefix ‖ context``."""
         self.key_type.require(ENCRYPT)
         require_bytes(plaintext, "plaintext")
         nonce = new_nonce()
         return nonce + self._aead.encrypt(nonce, plaintext, _aad(aad_prefix, context))
 
-    def decrypt(
-        self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def decrypt(self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """Return the plaintext, or raise InvalidCiphertext with one generic message for any
         failure (short blob, wrong key, version or context, tampering).
         """

@@ -65,9 +65,7 @@ TO_RSA = "rsa"
 MAX_BUNDLE_CHARS = 16 * 1024 * 1024
 _CEK_AAD = b"egide:backup-cek:v1\x00"
 _NONCE = 12
-_OAEP = asym_padding.OAEP(
-    mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
-)
+_OAEP = asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 _HEADER_FIELDS = {"cek", "format", "key_type", "nonce", "recipient", "to", "v"}
 _PAYLOAD_FIELDS = {"settings", "type", "uid", "versions"}
 _VERSION_FIELDS = {"info", "material", "public_key", "version"}
@@ -185,17 +183,14 @@ def open_bundle(
     return _bundle(_json(plain, _PAYLOAD_FIELDS), header["key_type"])
 
 
-def _open_cek(
-    header: dict[str, Any], master_key: MasterKey | None, wrapping_key: LoadedKey | None
-) -> bytes:
+def _open_cek(header: dict[str, Any], master_key: MasterKey | None, wrapping_key: LoadedKey | None) -> bytes:
     wrapped = _unb64(header["cek"])
     if header["to"] == TO_MASTER:
         if master_key is None:
             raise InvalidBackup("this backup is sealed to a master key; restore it on its Egide")
         if header["recipient"] != master_key.id:
             raise InvalidBackup(
-                f"this backup was made for another Egide (master key {header['recipient']}, "
-                f"not {master_key.id})"
+                f"this backup was made for another Egide (master key {header['recipient']}, not {master_key.id})"
             )
         try:
             aead = AESGCM(master_key.derive(BACKUP_INFO))
@@ -251,14 +246,10 @@ def _bundle(payload: dict[str, Any], header_type: str) -> KeyBundle:
                 key_type.load_public(item["public_key"])
             if not isinstance(item["info"], dict):
                 raise ValueError("info")
-            versions.append(
-                BundleVersion(item["version"], material, item["public_key"], item["info"])
-            )
+            versions.append(BundleVersion(item["version"], material, item["public_key"], item["info"]))
         if not isinstance(payload["settings"], dict) or not isinstance(payload["uid"], str):
             raise ValueError("settings or uid")
-        return KeyBundle(
-            bytes.fromhex(payload["uid"]), payload["type"], payload["settings"], tuple(versions)
-        )
+        return KeyBundle(bytes.fromhex(payload["uid"]), payload["type"], payload["settings"], tuple(versions))
     except (ValueError, TypeError, KeyError, CryptoError):
         raise InvalidBackup(f"{_MODIFIED} (its content is not a valid key)") from None
 
@@ -273,8 +264,7 @@ def _split(text: str) -> tuple[dict[str, Any], bytes, bytes]:
         raise InvalidBackup(_MODIFIED)
     if parts[0] != str(FORMAT_VERSION):
         raise InvalidBackup(
-            f"unsupported backup format version {parts[0][:8]} (this Egide reads version "
-            f"{FORMAT_VERSION})"
+            f"unsupported backup format version {parts[0][:8]} (this Egide reads version {FORMAT_VERSION})"
         )
     raw_header, sealed = _unb64(parts[1]), _unb64(parts[2])
     header = _json(raw_header, _HEADER_FIELDS)

@@ -31,10 +31,7 @@ class DataKey:
 
     def __repr__(self) -> str:
         shown = None if self.plaintext is None else "<hidden>"
-        return (
-            f"DataKey(plaintext={shown}, ciphertext={self.ciphertext!r}, "
-            f"key_version={self.key_version})"
-        )
+        return f"DataKey(plaintext={shown}, ciphertext={self.ciphertext!r}, key_version={self.key_version})"
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a DataKey cannot be pickled or copied: its plaintext stays in memory")

@@ -75,7 +75,8 @@ class EcdhKey(LoadedKey):
             raise InvalidKeyMaterial(material_problem(key_type, f"expected an {label} key"))
         self._curve = curve
         self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = cast(
-            x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey, private  # narrowed just above
+            x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey,
+            private,  # narrowed just above
         )
         self._public_pem = public_key_pem(private.public_key())
 

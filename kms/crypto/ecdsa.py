@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 ORDERS: dict[str, int] = {
     "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
     "secp384r1": int(
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
-        "581A0DB248B0A77AECEC196ACCC52973",
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
         16,
     ),
 }
@@ -110,9 +109,7 @@ class EcdsaKey(LoadedKey):
         self._set_public(private.public_key())
 
     @classmethod
-    def verify_only(
-        cls, key_type: KeyType, public_key: str | bytes, *, curve: ec.EllipticCurve
-    ) -> EcdsaKey:
+    def verify_only(cls, key_type: KeyType, public_key: str | bytes, *, curve: ec.EllipticCurve) -> EcdsaKey:
         """A verify-only key from a public key (PEM SubjectPublicKeyInfo or its DER)."""
         public = load_public_key(key_type, public_key)
         if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != curve.name:
@@ -171,9 +168,7 @@ class EcdsaKey(LoadedKey):
             return False
         return True
 
-    def _algorithm(
-        self, data: bytes, hash_name: str | None, padding: str | None, prehashed: bool
-    ) -> ec.ECDSA:
+    def _algorithm(self, data: bytes, hash_name: str | None, padding: str | None, prehashed: bool) -> ec.ECDSA:
         require_bytes(data, "data")
         resolve_padding(self.key_type, padding)
         name = resolve_hash(self.key_type, hash_name)

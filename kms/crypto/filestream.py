@@ -422,14 +422,10 @@ def _diagnose(
             return FileFormatError(_TRUNCATED)
         if not last and _opens(aead, header, aad, sealed, index, last=True):
             return FileFormatError(_TRAILING)
-    return FileFormatError(
-        f"file was modified or is corrupt (segment {index} failed authentication)"
-    )
+    return FileFormatError(f"file was modified or is corrupt (segment {index} failed authentication)")
 
 
-def _opens(
-    aead: AESGCM, header: FileHeader, aad: bytes, sealed: memoryview, index: int, *, last: bool
-) -> bool:
+def _opens(aead: AESGCM, header: FileHeader, aad: bytes, sealed: memoryview, index: int, *, last: bool) -> bool:
     try:
         aead.decrypt(header.nonce_prefix + _INDEX_LAST.pack(index, last), sealed, aad)
     except InvalidTag:

@@ -106,9 +106,7 @@ class KeyType:
     # Called as loader(key_type, material, trusted=...): usually a LoadedKey subclass.
     loader: Callable[..., LoadedKey] = field(kw_only=True, repr=False, compare=False)
     # Called as public_loader(key_type, public_key): a LoadedKey holding no private key.
-    public_loader: Callable[..., LoadedKey] | None = field(
-        default=None, kw_only=True, repr=False, compare=False
-    )
+    public_loader: Callable[..., LoadedKey] | None = field(default=None, kw_only=True, repr=False, compare=False)
     hash_names: tuple[str, ...] = field(default=(), kw_only=True)
     paddings: tuple[str, ...] = field(default=(), kw_only=True)
     public_operations: frozenset[str] = field(default=frozenset(), kw_only=True)
@@ -193,9 +191,7 @@ class KeyType:
         none; InvalidKeyMaterial if the key is not one of this type, curve and size.
         """
         if self.public_loader is None or not self.public_operations:
-            raise OperationNotAllowed(
-                f"a {self.name} public key alone can do nothing here; import its private key"
-            )
+            raise OperationNotAllowed(f"a {self.name} public key alone can do nothing here; import its private key")
         return self.public_loader(self, public_key)
 
     def import_material(self, material: bytes, *, public_key: str | bytes | None = None) -> bytes:
@@ -215,9 +211,7 @@ class KeyType:
             given = public_der(load_public_key(self, public_key))
             own = public_der(load_public_key(self, loaded.public_key_pem() or ""))
             if given != own:
-                raise InvalidKeyMaterial(
-                    f"the {self.name} private key does not match the given public key"
-                )
+                raise InvalidKeyMaterial(f"the {self.name} private key does not match the given public key")
         return stored
 
     def version_hmac_key(self, material: bytes) -> bytes:

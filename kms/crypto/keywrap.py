@@ -30,9 +30,7 @@ WRAPPING_KEY_TYPE = "rsa4096"
 WRAPPING_KEY_BITS = 4096
 EPHEMERAL_KEY_LENGTH = 32
 MAX_MATERIAL_LENGTH = 64 * 1024
-_OAEP = asym_padding.OAEP(
-    mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
-)
+_OAEP = asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 _HEAD = WRAPPING_KEY_BITS // 8
 UNWRAP_FAILED = (
     "wrapped material could not be unwrapped: it must be CKM_RSA_AES_KEY_WRAP (RSA-OAEP-SHA256 "

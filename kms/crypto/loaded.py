@@ -43,15 +43,11 @@ class LoadedKey:
         """False for a verify-only key loaded from a public key alone."""
         return True
 
-    def encrypt(
-        self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def encrypt(self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """Encrypt ``plaintext``; return the raw blob (not the token)."""
         self._refuse(ENCRYPT)
 
-    def decrypt(
-        self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def decrypt(self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """Decrypt a raw blob; InvalidCiphertext (one generic message) on any failure."""
         self._refuse(DECRYPT)
 
@@ -131,8 +127,7 @@ class LoadedKey:
 
     def _no_private(self, operation: str) -> NoReturn:
         raise OperationNotAllowed(
-            f"this {self.key_type.name} key version holds only a public key (verify-only); "
-            f"it cannot {operation}"
+            f"this {self.key_type.name} key version holds only a public key (verify-only); it cannot {operation}"
         )
 
     def __repr__(self) -> str:

@@ -82,9 +82,7 @@ class MlDsaKey(LoadedKey):
         self._set_public(cast(PublicKey, private.public_key()), params)
 
     @classmethod
-    def verify_only(
-        cls, key_type: KeyType, public_key: str | bytes, *, params: ParameterSet
-    ) -> MlDsaKey:
+    def verify_only(cls, key_type: KeyType, public_key: str | bytes, *, params: ParameterSet) -> MlDsaKey:
         """A verify-only key from a public key (PEM SubjectPublicKeyInfo or its DER)."""
         public = load_public_key(key_type, public_key)
         if not isinstance(public, params.public_class):
@@ -161,9 +159,7 @@ class MlDsaKey(LoadedKey):
         if context is not None:
             require_bytes(context, "context")
             if len(context) > MAX_CONTEXT_LENGTH:
-                raise InvalidRequest(
-                    f"an ML-DSA context is at most {MAX_CONTEXT_LENGTH} bytes; got {len(context)}"
-                )
+                raise InvalidRequest(f"an ML-DSA context is at most {MAX_CONTEXT_LENGTH} bytes; got {len(context)}")
 
     def public_key_pem(self) -> str:
         """SubjectPublicKeyInfo PEM (RFC 9881), as OpenSSL 3.5+ and pyca load it."""

@@ -48,12 +48,8 @@ class ParameterSet:
     ciphertext_length: int
 
 
-ML_KEM_768 = ParameterSet(
-    "ML-KEM-768", mlkem.MLKEM768PrivateKey, mlkem.MLKEM768PublicKey, 1184, 1088
-)
-ML_KEM_1024 = ParameterSet(
-    "ML-KEM-1024", mlkem.MLKEM1024PrivateKey, mlkem.MLKEM1024PublicKey, 1568, 1568
-)
+ML_KEM_768 = ParameterSet("ML-KEM-768", mlkem.MLKEM768PrivateKey, mlkem.MLKEM768PublicKey, 1184, 1088)
+ML_KEM_1024 = ParameterSet("ML-KEM-1024", mlkem.MLKEM1024PrivateKey, mlkem.MLKEM1024PublicKey, 1568, 1568)
 
 
 def generate(params: ParameterSet) -> bytes:
@@ -92,9 +88,7 @@ class MlKemKey(LoadedKey):
         if self._private is None:
             self._no_private(DECAPSULATE)
         if not isinstance(ciphertext, bytes) or len(ciphertext) != self._params.ciphertext_length:
-            raise InvalidCiphertext(
-                f"an {self._params.name} ciphertext is {self._params.ciphertext_length} bytes"
-            )
+            raise InvalidCiphertext(f"an {self._params.name} ciphertext is {self._params.ciphertext_length} bytes")
         return self._private.decapsulate(ciphertext)
 
     def public_key_pem(self) -> str:

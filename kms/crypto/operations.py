@@ -16,6 +16,4 @@ HMAC = "hmac"
 DECAPSULATE = "decapsulate"
 DERIVE = "derive"
 
-ALL_OPERATIONS: frozenset[str] = frozenset(
-    {ENCRYPT, DECRYPT, SIGN, VERIFY, HMAC, DECAPSULATE, DERIVE}
-)
+ALL_OPERATIONS: frozenset[str] = frozenset({ENCRYPT, DECRYPT, SIGN, VERIFY, HMAC, DECAPSULATE, DERIVE})

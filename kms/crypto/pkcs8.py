@@ -23,9 +23,7 @@ def to_pkcs8_der(private_key: PrivateKeyTypes) -> bytes:
     )
 
 
-def load_private_key(
-    key_type: KeyType, material: bytes, *, trusted: bool = False
-) -> PrivateKeyTypes:
+def load_private_key(key_type: KeyType, material: bytes, *, trusted: bool = False) -> PrivateKeyTypes:
     """Parse unencrypted DER material; InvalidKeyMaterial if it is not a private key.
 
     The caller checks the key's kind and size. ``trusted`` skips OpenSSL's RSA
@@ -35,9 +33,7 @@ def load_private_key(
     if not isinstance(material, bytes):
         raise InvalidKeyMaterial(material_problem(key_type))
     try:
-        return serialization.load_der_private_key(
-            material, password=None, unsafe_skip_rsa_key_validation=trusted
-        )
+        return serialization.load_der_private_key(material, password=None, unsafe_skip_rsa_key_validation=trusted)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise InvalidKeyMaterial(material_problem(key_type)) from None
 
@@ -86,16 +82,14 @@ def load_public_key(key_type: KeyType | str, public_key: str | bytes) -> PublicK
 
 def public_der(public_key: PublicKeyTypes) -> bytes:
     """SubjectPublicKeyInfo DER of ``public_key``."""
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def public_key_pem(public_key: PublicKeyTypes) -> str:
     """SubjectPublicKeyInfo PEM of ``public_key``."""
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def public_pem(private_key: PrivateKeyTypes) -> str:

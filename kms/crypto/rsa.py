@@ -39,9 +39,7 @@ if TYPE_CHECKING:
 
 PUBLIC_EXPONENT = 65537
 _OAEP_HASH = hashes.SHA256()
-_OAEP = asym_padding.OAEP(
-    mgf=asym_padding.MGF1(algorithm=_OAEP_HASH), algorithm=_OAEP_HASH, label=None
-)
+_OAEP = asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=_OAEP_HASH), algorithm=_OAEP_HASH, label=None)
 _OAEP_OVERHEAD = 2 * _OAEP_HASH.digest_size + 2
 
 
@@ -53,9 +51,7 @@ def _sign_padding(name: str, algorithm: hashes.HashAlgorithm) -> asym_padding.As
 
 # Built once: (padding name, hash name) -> padding object, shared by every key.
 _SIGN_PADDINGS = {
-    (pad, name): _sign_padding(pad, algorithm)
-    for name, algorithm in HASHES.items()
-    for pad in ("pss", "pkcs1v15")
+    (pad, name): _sign_padding(pad, algorithm) for name, algorithm in HASHES.items() for pad in ("pss", "pkcs1v15")
 }
 
 
@@ -74,9 +70,7 @@ class RsaKey(LoadedKey):
 
     __slots__ = ("_max_plaintext", "_private", "_public", "_public_pem", "_size")
 
-    def __init__(
-        self, key_type: KeyType, material: bytes, *, bits: int, trusted: bool = False
-    ) -> None:
+    def __init__(self, key_type: KeyType, material: bytes, *, bits: int, trusted: bool = False) -> None:
         super().__init__(key_type)
         private = load_private_key(key_type, material, trusted=trusted)
         if not isinstance(private, rsa.RSAPrivateKey) or private.key_size != bits:
@@ -113,9 +107,7 @@ class RsaKey(LoadedKey):
             self._no_private(operation)
         return self._private
 
-    def encrypt(
-        self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def encrypt(self, plaintext: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """Raw OAEP ciphertext (modulus-sized). ``aad_prefix`` is ignored: OAEP here has no
         label, so that standard tools interoperate; ``context`` is refused.
         """
@@ -129,9 +121,7 @@ class RsaKey(LoadedKey):
             )
         return self._public.encrypt(plaintext, _OAEP)
 
-    def decrypt(
-        self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b""
-    ) -> bytes:
+    def decrypt(self, blob: bytes, *, context: bytes | None = None, aad_prefix: bytes = b"") -> bytes:
         """The plaintext, or InvalidCiphertext with one generic message for any failure."""
         self.key_type.require(DECRYPT)
         private = self._private_key(DECRYPT)

@@ -34,9 +34,7 @@ def resolve_hash(key_type: KeyType, hash_name: str | None) -> str:
     if hash_name is None:
         return allowed[0]
     if not isinstance(hash_name, str) or hash_name not in allowed:
-        raise InvalidRequest(
-            f"hash not allowed for {key_type.name} keys; allowed: {', '.join(allowed)}"
-        )
+        raise InvalidRequest(f"hash not allowed for {key_type.name} keys; allowed: {', '.join(allowed)}")
     return hash_name
 
 
@@ -50,15 +48,11 @@ def resolve_padding(key_type: KeyType, padding: str | None) -> str:
     if padding is None:
         return allowed[0]
     if not isinstance(padding, str) or padding not in allowed:
-        raise InvalidRequest(
-            f"padding not allowed for {key_type.name} keys; allowed: {', '.join(allowed)}"
-        )
+        raise InvalidRequest(f"padding not allowed for {key_type.name} keys; allowed: {', '.join(allowed)}")
     return padding
 
 
-def signing_algorithm(
-    hash_name: str, data: bytes, prehashed: bool
-) -> hashes.HashAlgorithm | Prehashed:
+def signing_algorithm(hash_name: str, data: bytes, prehashed: bool) -> hashes.HashAlgorithm | Prehashed:
     """The hash object for ``data``: Prehashed if ``data`` is already the digest.
 
     A prehashed ``data`` must be exactly the digest size, else InvalidRequest.
@@ -70,7 +64,6 @@ def signing_algorithm(
     algorithm = _PREHASHED[hash_name]
     if len(data) != algorithm.digest_size:
         raise InvalidRequest(
-            f"prehashed data must be the {algorithm.digest_size}-byte {hash_name} digest; "
-            f"got {len(data)} bytes"
+            f"prehashed data must be the {algorithm.digest_size}-byte {hash_name} digest; got {len(data)} bytes"
         )
     return algorithm

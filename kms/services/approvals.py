@@ -59,7 +59,6 @@ def approvals_expire(*, actor: Actor, now: datetime | None = None) -> int:
     return len(requests)
 
 
-
 def _locked_request(request_id: Any) -> ApprovalRequest:
     if isinstance(request_id, bool) or not isinstance(request_id, int):
         raise ApprovalNotFound("no such approval request")

@@ -33,7 +33,7 @@ from kms.models import AuditChainHead, AuditEvent, Key
 from kms.services.actor import Actor
 
 GENESIS = "0" * 64
-_CHAIN_SECRET = "audit-chain"
+_CHAIN_SECRET = "audit-chain"  # noqa: S105 - the label of a wrapped secret, not a secret
 _key_cache: dict[bytes, bytes] = {}
 _key_lock = threading.Lock()
 
@@ -132,9 +132,7 @@ def _chain_key(head: AuditChainHead) -> bytes:
 def _locked_head() -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(pk=1, seq=0, chain_hash=GENESIS)], ignore_conflicts=True
-        )
+        AuditChainHead.objects.bulk_create([AuditChainHead(pk=1, seq=0, chain_hash=GENESIS)], ignore_conflicts=True)
         head = AuditChainHead.objects.select_for_update().get(pk=1)
     if not head.wrapped_key:
         wrapped, master_id = keyring().wrap(os.urandom(32), aad=secret_aad(_CHAIN_SECRET))
@@ -185,7 +183,7 @@ def record(
 _COLUMNS = ("seq", *CHAINED_FIELDS[1:], "prev_hash", "chain_hash")
 # Bandit B608 (SQL built from strings) does not apply: the statement is built once, at import,
 # from the constant column names above; every value is a bound parameter (%s).
-_INSERT = f"INSERT INTO kms_auditevent ({', '.join(_COLUMNS)}) VALUES ({', '.join('%s' for _ in _COLUMNS)})"  # nosec B608
+_INSERT = f"INSERT INTO kms_auditevent ({', '.join(_COLUMNS)}) VALUES ({', '.join('%s' for _ in _COLUMNS)})"  # noqa: S608  # nosec B608
 _COPY = f"COPY kms_auditevent ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
@@ -261,7 +259,5 @@ def verify_chain() -> ChainReport:
             return ChainReport(False, checked, event.seq, f"event #{event.seq} was modified")
         prev, expected_seq, checked = event.chain_hash, expected_seq + 1, checked + 1
     if head.seq != checked or head.chain_hash != prev:
-        return ChainReport(
-            False, checked, checked + 1, f"events after #{checked} are missing (head says #{head.seq})"
-        )
+        return ChainReport(False, checked, checked + 1, f"events after #{checked} are missing (head says #{head.seq})")
     return ChainReport(ok=True, checked=checked, head_hash=prev)

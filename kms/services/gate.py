@@ -95,9 +95,7 @@ def _refuse_duplicate(actor: Actor, key: Key, fingerprint: str) -> None:
         same.save(update_fields=["status"])
         audit.record(actor, "approval_expire", key=key, details={"request_id": same.pk, "action": same.action})
     elif same is not None:
-        raise ApprovalPending(
-            f"request #{same.pk} for the same {same.action} on key '{key.name}' is already pending"
-        )
+        raise ApprovalPending(f"request #{same.pk} for the same {same.action} on key '{key.name}' is already pending")
     limit = max_pending()
     if pending.filter(expires_at__gt=now).count() >= limit:
         raise TooManyPendingApprovals(
@@ -131,8 +129,13 @@ def _consume_approved(actor: Actor, key: Key, action: str, parameters: dict[str,
     with transaction.atomic():
         request = (
             ApprovalRequest.objects.select_for_update()
-            .filter(key=key, action=action, requester=actor.user, status=ApprovalStatus.APPROVED,
-                    expires_at__gt=timezone.now())  # fmt: skip
+            .filter(
+                key=key,
+                action=action,
+                requester=actor.user,
+                status=ApprovalStatus.APPROVED,
+                expires_at__gt=timezone.now(),
+            )  # fmt: skip
             .order_by("created_at")
             .first()
         )

@@ -137,8 +137,7 @@ def _check_no_self_raise(actor: Actor, key: Key, target: Any, perms: list[str]) 
     if missing:
         through = "" if not isinstance(target, Group) else f" (through group '{target.name}', which you are in)"
         raise PermissionDenied(
-            f"you may not give yourself {', '.join(missing)} on key '{key.name}'{through}: "
-            "someone else must grant it"
+            f"you may not give yourself {', '.join(missing)} on key '{key.name}'{through}: someone else must grant it"
         )
 
 

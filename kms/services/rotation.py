@@ -88,9 +88,7 @@ def annotate_rotation_due(keys_qs: QuerySet[Key], now: datetime) -> QuerySet[Key
             then=Value(SIGNATURE_CAP),
         ),
         When(
-            active
-            & Q(key_type__in=RANDOM_NONCE_TYPES)
-            & Q(_current_encrypt_count__gte=aes_rotation_threshold()),
+            active & Q(key_type__in=RANDOM_NONCE_TYPES) & Q(_current_encrypt_count__gte=aes_rotation_threshold()),
             then=Value(AES_USAGE),
         ),
         default=Value(None),

@@ -14,10 +14,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from kms.services.audit_spool import ship_all
 from kms.services import keys
 from kms.services.actor import Actor
 from kms.services.approvals import approvals_expire
+from kms.services.audit_spool import ship_all
 from kms.services.rotation import RotationPassResult, rotate_due
 
 log = logging.getLogger(__name__)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from kms import access
 from kms.crypto import KEY_TYPES
 from kms.exceptions import InvalidRequest
 from kms.models import Key, KeyState
-from django.utils import timezone
-
-from kms.services.rotation import annotate_rotation_due
 from kms.services.actor import Actor
 from kms.services.operation import operation
+from kms.services.rotation import annotate_rotation_due
 from kms.transit import namespaces
 
 MAX_PAGE = 1000

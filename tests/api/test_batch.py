@@ -29,9 +29,7 @@ def test_a_batch_encrypts_and_decrypts_in_order(api_bob, payments):
     plain = [f"item {i}".encode() for i in range(5)]
     sealed = batch(api_bob, "encrypt", [{"plaintext": b64(p), "context": b64(b"c")} for p in plain])
     assert [set(r) for r in sealed] == [{"ciphertext", "key_version"}] * 5
-    opened = batch(
-        api_bob, "decrypt", [{"ciphertext": r["ciphertext"], "context": b64(b"c")} for r in sealed]
-    )
+    opened = batch(api_bob, "decrypt", [{"ciphertext": r["ciphertext"], "context": b64(b"c")} for r in sealed])
     assert [unb64(r["plaintext"]) for r in opened] == plain
 
 
@@ -56,9 +54,7 @@ def test_each_item_carries_its_own_error(api_bob, payments):
 
 
 def test_an_encrypt_batch_refuses_a_bad_item_and_encrypts_the_rest(api_bob, payments):
-    results = batch(
-        api_bob, "encrypt", [{"plaintext": b64(b"a")}, {"plaintext": "%"}, {"plaintext": b64(b"c")}]
-    )
+    results = batch(api_bob, "encrypt", [{"plaintext": b64(b"a")}, {"plaintext": "%"}, {"plaintext": b64(b"c")}])
     assert codes(results) == [None, "invalid_request", None]
 
 
@@ -74,9 +70,7 @@ def test_a_batch_signs_and_verifies(api_bob, create_key, key_type):
     messages = [b"one", b"two", b"three"]
     signed = batch(api_bob, "sign", [{"data": b64(m)} for m in messages], name="signer")
     assert codes(signed) == [None, None, None]
-    checks = [
-        {"data": b64(m), "signature": s["signature"]} for m, s in zip(messages, signed, strict=True)
-    ]
+    checks = [{"data": b64(m), "signature": s["signature"]} for m, s in zip(messages, signed, strict=True)]
     checks.append({"data": b64(b"four"), "signature": signed[0]["signature"]})
     checks.append({"data": b64(b"five"), "signature": "garbage"})
     results = batch(api_bob, "verify", checks, name="signer")
@@ -109,9 +103,7 @@ def test_a_batch_over_4_mib_is_too_large(api_bob, payments):
 
 
 def test_an_item_over_1_mib_fails_alone(api_bob, payments):
-    results = batch(
-        api_bob, "encrypt", [{"plaintext": b64(b"x" * (1024 * 1024 + 1))}, {"plaintext": b64(b"y")}]
-    )
+    results = batch(api_bob, "encrypt", [{"plaintext": b64(b"x" * (1024 * 1024 + 1))}, {"plaintext": b64(b"y")}])
     assert codes(results) == ["invalid_request", None]
 
 

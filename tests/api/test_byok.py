@@ -77,8 +77,11 @@ def test_import_version_and_rotation_of_an_imported_key(alice):
              "wrapped_material": outside.wrapped_b64(os.urandom(32), wrapping(api))}, format="json")  # fmt: skip
     refused = api.post("/v1/kms/keys/byo/rotate", {}, format="json")
     assert refused.status_code == 400 and "import-version" in refused.json()["error"]["message"]
-    response = api.post("/v1/kms/keys/byo/import-version",
-                        {"wrapped_material": outside.wrapped_b64(os.urandom(32), wrapping(api))}, format="json")
+    response = api.post(
+        "/v1/kms/keys/byo/import-version",
+        {"wrapped_material": outside.wrapped_b64(os.urandom(32), wrapping(api))},
+        format="json",
+    )
     assert response.status_code == 200 and response.json()["data"]["new_version"] == 2
 
 
@@ -124,6 +127,9 @@ def test_the_wrapping_key_rotates_and_old_wraps_are_refused(alice, mallory):
     assert client_for(mallory).post("/v1/kms/wrapping-key/rotate", {}, format="json").status_code == 403
     assert api.post("/v1/kms/wrapping-key/rotate", {}, format="json").json()["data"]["version"] == 2
     assert wrapping(api) != old
-    stale = api.post("/v1/kms/keys/late/import",
-                     {"type": "aes256", "wrapped_material": outside.wrapped_b64(os.urandom(32), old)}, format="json")
+    stale = api.post(
+        "/v1/kms/keys/late/import",
+        {"type": "aes256", "wrapped_material": outside.wrapped_b64(os.urandom(32), old)},
+        format="json",
+    )
     assert stale.status_code == 400

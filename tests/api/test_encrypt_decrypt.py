@@ -44,10 +44,7 @@ def test_an_empty_plaintext_round_trips(api_bob, payments):
 
 def test_the_context_must_match(api_bob, payments):
     sealed = encrypt(api_bob, context=b64(b"user=7"))
-    assert (
-        unb64(data(decrypt(api_bob, sealed["ciphertext"], context=b64(b"user=7")))["plaintext"])
-        == b"card 4242"
-    )
+    assert unb64(data(decrypt(api_bob, sealed["ciphertext"], context=b64(b"user=7")))["plaintext"]) == b"card 4242"
     error(decrypt(api_bob, sealed["ciphertext"], context=b64(b"user=8")), 400, "invalid_ciphertext")
     error(decrypt(api_bob, sealed["ciphertext"]), 400, "invalid_ciphertext")
 
@@ -80,16 +77,12 @@ def test_a_plaintext_that_is_not_padded_base64_is_refused(api_bob, payments, pla
     if plaintext == "QUJD":  # valid base64: the control case
         data(post(api_bob, "/v1/kms/encrypt/payments", {"plaintext": plaintext}))
         return
-    message = error(
-        post(api_bob, "/v1/kms/encrypt/payments", {"plaintext": plaintext}), 400, "invalid_request"
-    )
+    message = error(post(api_bob, "/v1/kms/encrypt/payments", {"plaintext": plaintext}), 400, "invalid_request")
     assert "plaintext" in message
 
 
 def test_a_missing_plaintext_is_refused(api_bob, payments):
-    assert "plaintext" in error(
-        post(api_bob, "/v1/kms/encrypt/payments", {}), 400, "invalid_request"
-    )
+    assert "plaintext" in error(post(api_bob, "/v1/kms/encrypt/payments", {}), 400, "invalid_request")
 
 
 def test_an_unknown_field_is_refused(api_bob, payments):
@@ -100,10 +93,7 @@ def test_an_unknown_field_is_refused(api_bob, payments):
 def test_rsa_encrypts_with_oaep_and_takes_no_context(api_bob, create_key):
     create_key("rsa", "rsa2048")
     sealed = encrypt(api_bob, b"small secret", name="rsa")
-    assert (
-        unb64(data(decrypt(api_bob, sealed["ciphertext"], name="rsa"))["plaintext"])
-        == b"small secret"
-    )
+    assert unb64(data(decrypt(api_bob, sealed["ciphertext"], name="rsa"))["plaintext"]) == b"small secret"
     body = {"plaintext": b64(b"x"), "context": b64(b"ctx")}
     assert "context" in error(post(api_bob, "/v1/kms/encrypt/rsa", body), 400, "invalid_request")
     error(
@@ -115,9 +105,7 @@ def test_rsa_encrypts_with_oaep_and_takes_no_context(api_bob, create_key):
 
 def test_rsa_states_its_plaintext_limit(api_bob, create_key):
     create_key("rsa", "rsa2048")
-    message = error(
-        post(api_bob, "/v1/kms/encrypt/rsa", {"plaintext": b64(b"x" * 191)}), 400, "invalid_request"
-    )
+    message = error(post(api_bob, "/v1/kms/encrypt/rsa", {"plaintext": b64(b"x" * 191)}), 400, "invalid_request")
     assert "190" in message
 
 
@@ -137,9 +125,7 @@ def test_an_unknown_key_is_not_found(api_bob):
     error(post(api_bob, "/v1/kms/encrypt/nope", {"plaintext": b64(b"x")}), 404, "key_not_found")
 
 
-def test_an_outsider_gets_not_found_and_an_admin_permission_denied(
-    api_alice, api_mallory, payments
-):
+def test_an_outsider_gets_not_found_and_an_admin_permission_denied(api_alice, api_mallory, payments):
     error(
         post(api_mallory, "/v1/kms/encrypt/payments", {"plaintext": b64(b"x")}),
         404,
@@ -196,10 +182,7 @@ def test_rewrap_moves_a_ciphertext_to_the_current_version(api_alice, api_bob, pa
     new = data(post(api_bob, "/v1/kms/rewrap/payments", {"ciphertext": old, "context": b64(b"c")}))
     assert new["key_version"] == 2 and new["ciphertext"].startswith("egide:v2:")
     assert set(new) == {"ciphertext", "key_version"}
-    assert (
-        unb64(data(decrypt(api_bob, new["ciphertext"], context=b64(b"c")))["plaintext"])
-        == b"card 4242"
-    )
+    assert unb64(data(decrypt(api_bob, new["ciphertext"], context=b64(b"c")))["plaintext"]) == b"card 4242"
     error(post(api_bob, "/v1/kms/rewrap/payments", {"ciphertext": tamper(old), "context": b64(b"c")}),
           400, "invalid_ciphertext")  # fmt: skip
 

@@ -17,29 +17,19 @@ def raw_post(client, path: str, body: bytes | str, content_type: str = "applicat
     return client.post(path, body, content_type=content_type)
 
 
-@pytest.mark.parametrize(
-    "body", ['{"plaintext": ', "{'plaintext': 'QQ=='}", "\xff", "[1, 2", '{"a": 1} x']
-)
+@pytest.mark.parametrize("body", ['{"plaintext": ', "{'plaintext': 'QQ=='}", "\xff", "[1, 2", '{"a": 1} x'])
 def test_malformed_json_is_refused(api_bob, payments, body):
-    assert "malformed" in error(
-        raw_post(api_bob, "/v1/kms/encrypt/payments", body), 400, "invalid_request"
-    )
+    assert "malformed" in error(raw_post(api_bob, "/v1/kms/encrypt/payments", body), 400, "invalid_request")
 
 
-@pytest.mark.parametrize(
-    "body", ["[]", '"QQ=="', "null", "5", "NaN", '[{"plaintext": "QQ=="}]', '{"plaintext": NaN}']
-)
+@pytest.mark.parametrize("body", ["[]", '"QQ=="', "null", "5", "NaN", '[{"plaintext": "QQ=="}]', '{"plaintext": NaN}'])
 def test_a_body_that_is_not_an_object_is_refused(api_bob, payments, body):
     error(raw_post(api_bob, "/v1/kms/encrypt/payments", body), 400, "invalid_request")
 
 
-@pytest.mark.parametrize(
-    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
-)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_a_wrong_content_type_is_unsupported(api_bob, payments, content_type):
-    response = raw_post(
-        api_bob, "/v1/kms/encrypt/payments", json.dumps({"plaintext": "QQ=="}), content_type
-    )
+    response = raw_post(api_bob, "/v1/kms/encrypt/payments", json.dumps({"plaintext": "QQ=="}), content_type)
     error(response, 415, "invalid_request")
 
 
@@ -53,17 +43,13 @@ def test_octet_stream_is_only_for_sign_and_verify(api_bob, payments):
 
 def test_a_json_body_over_4_mib_is_too_large(api_bob, payments):
     body = json.dumps({"plaintext": "A" * (4 * 1024 * 1024)})
-    assert "limit" in error(
-        raw_post(api_bob, "/v1/kms/encrypt/payments", body), 413, "payload_too_large"
-    )
+    assert "limit" in error(raw_post(api_bob, "/v1/kms/encrypt/payments", body), 413, "payload_too_large")
 
 
 @pytest.mark.parametrize("size", [1024 * 1024 + 1, 1024 * 1024 + 100])
 def test_one_item_over_1_mib_is_refused(api_bob, payments, size):
     body = {"plaintext": b64(b"x" * size)}
-    assert "larger" in error(
-        post(api_bob, "/v1/kms/encrypt/payments", body), 400, "invalid_request"
-    )
+    assert "larger" in error(post(api_bob, "/v1/kms/encrypt/payments", body), 400, "invalid_request")
 
 
 def test_one_item_of_1_mib_is_accepted(api_bob, payments):
@@ -115,12 +101,8 @@ def test_a_request_id_offered_by_the_caller_is_kept(api_bob, payments):
         HTTP_X_REQUEST_ID="trace-0123456789",
     )
     assert response["X-Request-Id"] == "trace-0123456789"
-    assert (
-        AuditEvent.objects.filter(action="encrypt").latest("seq").request_id == "trace-0123456789"
-    )
-    unsafe = post(
-        api_bob, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}, HTTP_X_REQUEST_ID="bad id\n"
-    )
+    assert AuditEvent.objects.filter(action="encrypt").latest("seq").request_id == "trace-0123456789"
+    unsafe = post(api_bob, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}, HTTP_X_REQUEST_ID="bad id\n")
     assert unsafe["X-Request-Id"] != "bad id\n"
 
 
@@ -128,14 +110,10 @@ def test_the_browser_session_works_with_its_csrf_token(bob, payments):
     browser = APIClient(enforce_csrf_checks=True)
     browser.force_login(bob)
     assert data(browser.get("/v1/kms/keys/payments"))["name"] == "payments"
-    error(
-        post(browser, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}), 403, "permission_denied"
-    )
+    error(post(browser, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}), 403, "permission_denied")
     token = "a" * 32
     browser.cookies["csrftoken"] = token
-    sealed = data(
-        post(browser, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}, HTTP_X_CSRFTOKEN=token)
-    )
+    sealed = data(post(browser, "/v1/kms/encrypt/payments", {"plaintext": "QQ=="}, HTTP_X_CSRFTOKEN=token))
     assert sealed["key_version"] == 1
     event = AuditEvent.objects.filter(action="encrypt").latest("seq")
     assert event.auth_method == "session"

@@ -26,9 +26,7 @@ def secret_forms(material: str) -> list[str]:
 
 def wrapped_forms(key_name: str) -> list[str]:
     rows = KeyVersion.objects.filter(key__name=key_name)
-    return [b64(bytes(row.wrapped_material)) for row in rows] + [
-        bytes(row.wrapped_material).hex() for row in rows
-    ]
+    return [b64(bytes(row.wrapped_material)) for row in rows] + [bytes(row.wrapped_material).hex() for row in rows]
 
 
 @pytest.mark.parametrize("key_type", ["aes256", "ed25519", "rsa2048"])
@@ -38,9 +36,7 @@ def test_material_appears_only_in_the_export_answer(api_root, key_type):
     exported = data(api_root.post("/v1/kms/keys/portable/export", {}, format="json"))
     assert exported["name"] == "portable" and exported["type"] == key_type
     assert [v["version"] for v in exported["versions"]] == [1, 2]
-    secrets = [
-        form for v in exported["versions"] for form in secret_forms(v["material"])
-    ] + wrapped_forms("portable")
+    secrets = [form for v in exported["versions"] for form in secret_forms(v["material"])] + wrapped_forms("portable")
     others = [
         created,
         api_root.get("/v1/kms/keys/portable"),
@@ -63,18 +59,14 @@ def test_exported_aes_material_decrypts_what_the_key_encrypted(api_root):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     post(api_root, "/v1/kms/keys/portable", {"type": "aes256", "exportable": True})
-    sealed = data(post(api_root, "/v1/kms/encrypt/portable", {"plaintext": b64(b"hello")}))[
-        "ciphertext"
-    ]
+    sealed = data(post(api_root, "/v1/kms/encrypt/portable", {"plaintext": b64(b"hello")}))["ciphertext"]
     material = unb64(data(api_root.post("/v1/kms/keys/portable/export", {}, format="json"))["versions"][0]["material"])
     assert len(material) == 32
     blob = unb64(sealed.rpartition(":")[2])
     key = Key.objects.get(name="portable")
     from kms.crypto import aes_aad_prefix
 
-    assert (
-        AESGCM(material).decrypt(blob[:12], blob[12:], aes_aad_prefix(key.uid.bytes, 1)) == b"hello"
-    )
+    assert AESGCM(material).decrypt(blob[:12], blob[12:], aes_aad_prefix(key.uid.bytes, 1)) == b"hello"
 
 
 def test_a_key_that_is_not_exportable_refuses_export(api_root, create_key):

@@ -24,9 +24,7 @@ VERSION_FIELDS = {
 
 
 def test_an_admin_creates_a_key_and_gets_its_info(api_alice):
-    info = data(
-        post(api_alice, "/v1/kms/keys/payments", {"type": "aes256", "description": "cards"}), 201
-    )
+    info = data(post(api_alice, "/v1/kms/keys/payments", {"type": "aes256", "description": "cards"}), 201)
     assert set(info) == INFO_FIELDS
     assert info["name"] == "payments" and info["type"] == "aes256" and info["current_version"] == 1
     assert info["status"] == "active" and info["description"] == "cards"
@@ -46,14 +44,9 @@ def test_creation_takes_rotation_settings(api_alice):
     assert info["allow_deletion"] is False and info["exportable"] is True
 
 
-@pytest.mark.parametrize(
-    "key_type", ["aes256", "rsa2048", "rsa4096", "ecdsa-p256", "ecdsa-p384", "ed25519"]
-)
+@pytest.mark.parametrize("key_type", ["aes256", "rsa2048", "rsa4096", "ecdsa-p256", "ecdsa-p384", "ed25519"])
 def test_every_key_type_can_be_created(api_alice, key_type):
-    assert (
-        data(post(api_alice, f"/v1/kms/keys/k-{key_type}", {"type": key_type}), 201)["type"]
-        == key_type
-    )
+    assert data(post(api_alice, f"/v1/kms/keys/k-{key_type}", {"type": key_type}), 201)["type"] == key_type
 
 
 def test_a_second_key_with_the_same_name_is_refused(api_alice, create_key):

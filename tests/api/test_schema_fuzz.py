@@ -124,9 +124,7 @@ def test_the_operation_answers_as_its_schema_says(label, root_token, real_tokens
     @given(case=strategy)
     def run(case) -> None:
         aim_at_real_keys(case, real_tokens)
-        response = case.call_and_validate(
-            headers={"Authorization": f"Bearer {root_token}"}, checks=checks()
-        )
+        response = case.call_and_validate(headers={"Authorization": f"Bearer {root_token}"}, checks=checks())
         assert response.headers.get("x-request-id"), "every answer carries X-Request-Id"
 
     run()

@@ -29,9 +29,7 @@ def sign(client, name: str = "signer", payload: bytes = b"release 1.0", **fields
 
 
 def verify(client, signature: str, name: str = "signer", payload: bytes = b"release 1.0", **fields):
-    return post(
-        client, f"/v1/kms/verify/{name}", {"data": b64(payload), "signature": signature, **fields}
-    )
+    return post(client, f"/v1/kms/verify/{name}", {"data": b64(payload), "signature": signature, **fields})
 
 
 def raw_signature(token: str) -> bytes:
@@ -54,9 +52,7 @@ def test_an_ecdsa_signature_verifies_with_the_public_key_alone(api_bob, create_k
     load_pem_public_key(pem.encode()).verify(signature, b"release 1.0", ec.ECDSA(hashes.SHA256()))
 
 
-@pytest.mark.parametrize(
-    ("algorithm", "pad"), [("sha256", "pss"), ("sha384", "pkcs1v15"), ("sha512", None)]
-)
+@pytest.mark.parametrize(("algorithm", "pad"), [("sha256", "pss"), ("sha384", "pkcs1v15"), ("sha512", None)])
 def test_rsa_takes_a_hash_and_a_padding(api_bob, create_key, algorithm, pad):
     create_key("signer", "rsa2048")
     fields = {"algorithm": algorithm, **({"padding": pad} if pad else {})}
@@ -95,9 +91,7 @@ def test_a_parameter_that_does_not_apply_is_refused(api_bob, create_key, key_typ
 
 def test_ed25519_has_no_prehashed_form(api_bob, create_key):
     create_key("signer", "ed25519")
-    error(
-        sign(api_bob, payload=hashlib.sha256(b"x").digest(), prehashed=True), 400, "invalid_request"
-    )
+    error(sign(api_bob, payload=hashlib.sha256(b"x").digest(), prehashed=True), 400, "invalid_request")
 
 
 @pytest.mark.parametrize("key_type", ["aes256"])
@@ -107,9 +101,7 @@ def test_an_encryption_key_does_not_sign(api_bob, create_key, key_type):
     error(verify(api_bob, "egide:v1:AAAA"), 400, "operation_not_allowed")
 
 
-@pytest.mark.parametrize(
-    "token", ["garbage", "egide:v1:", "egide:vx:AAAA", "egide:v1:%%%", "egide:v9:" + "A" * 88]
-)
+@pytest.mark.parametrize("token", ["garbage", "egide:v1:", "egide:vx:AAAA", "egide:v1:%%%", "egide:v9:" + "A" * 88])
 def test_a_malformed_signature_is_refused(api_bob, create_key, token):
     create_key("signer", "ed25519")
     code = error(verify(api_bob, token), 400, "invalid_signature")
@@ -125,9 +117,7 @@ def test_a_signature_by_another_key_is_not_valid(api_bob, create_key):
 
 def test_a_missing_signature_is_refused(api_bob, create_key):
     create_key("signer", "ed25519")
-    assert "signature" in error(
-        post(api_bob, "/v1/kms/verify/signer", {"data": b64(b"x")}), 400, "invalid_request"
-    )
+    assert "signature" in error(post(api_bob, "/v1/kms/verify/signer", {"data": b64(b"x")}), 400, "invalid_request")
 
 
 def test_an_unknown_field_is_refused(api_bob, create_key):
@@ -137,9 +127,7 @@ def test_an_unknown_field_is_refused(api_bob, create_key):
 
 def test_a_raw_body_signs_a_whole_file(api_bob, create_key):
     create_key("signer", "ed25519")
-    raw = api_bob.post(
-        "/v1/kms/sign/signer", b"file contents" * 1000, content_type="application/octet-stream"
-    )
+    raw = api_bob.post("/v1/kms/sign/signer", b"file contents" * 1000, content_type="application/octet-stream")
     signature = data(raw)["signature"]
     assert data(verify(api_bob, signature, payload=b"file contents" * 1000)) == {"valid": True}
     checked = api_bob.post(f"/v1/kms/verify/signer?{urlencode({'signature': signature})}", b"file contents" * 1000,
@@ -152,9 +140,7 @@ def test_a_raw_body_takes_its_other_fields_from_the_query(api_bob, create_key):
     raw = api_bob.post("/v1/kms/sign/signer?algorithm=sha512&padding=pkcs1v15", b"file",
                        content_type="application/octet-stream")  # fmt: skip
     signature = data(raw)["signature"]
-    assert data(
-        verify(api_bob, signature, payload=b"file", algorithm="sha512", padding="pkcs1v15")
-    )["valid"]
+    assert data(verify(api_bob, signature, payload=b"file", algorithm="sha512", padding="pkcs1v15"))["valid"]
     error(api_bob.post("/v1/kms/sign/signer?colour=red", b"file", content_type="application/octet-stream"),
           400, "invalid_request")  # fmt: skip
     error(api_bob.post("/v1/kms/sign/signer?key_version=x", b"file", content_type="application/octet-stream"),

@@ -82,9 +82,7 @@ def test_a_token_may_expire(anon, bob):
     expires = ApiToken.objects.get(pk=created["id"]).expires_at
     assert timedelta(minutes=59) < expires - timezone.now() <= timedelta(hours=1)
     assert created["expires_at"] is not None
-    ApiToken.objects.filter(pk=created["id"]).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    ApiToken.objects.filter(pk=created["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
     error(bearer(created["token"]).get("/v1/kms/keys"), 401, "unauthenticated")
 
 
@@ -153,6 +151,4 @@ def test_token_creation_ignores_any_other_credentials(bob, api_mallory):
         401,
         "unauthenticated",
     )
-    assert data(
-        post(api_mallory, "/v1/auth/tokens", {"username": "bob", "password": "pw-bob"}), 201
-    )
+    assert data(post(api_mallory, "/v1/auth/tokens", {"username": "bob", "password": "pw-bob"}), 201)

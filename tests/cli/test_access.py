@@ -55,9 +55,7 @@ def test_grants_are_listed_added_and_removed(egide, mallory):
     listed = egide("kms", "grants", "list", "payments").out.splitlines()
     assert listed[0].split() == ["WHO", "SCOPE", "PERMISSIONS"]
     assert ["user:mallory", "key", "encrypt"] in [line.split() for line in listed]
-    removed = egide(
-        "kms", "grants", "remove", "payments", "--user", "mallory", "--permissions", "encrypt"
-    )
+    removed = egide("kms", "grants", "remove", "payments", "--user", "mallory", "--permissions", "encrypt")
     assert removed.code == 0
     assert not any(
         "user:mallory" in line and "encrypt" in line
@@ -68,9 +66,7 @@ def test_grants_are_listed_added_and_removed(egide, mallory):
     assert again.code == 1 and again.err.startswith("error: grant_not_found: ")
 
 
-def test_a_delete_waiting_for_approval_is_approved_by_someone_else(
-    egide, cli_env, django_user_model, alice
-):
+def test_a_delete_waiting_for_approval_is_approved_by_someone_else(egide, cli_env, django_user_model, alice):
     # A key administrator (a superuser is break-glass: it would act alone, flagged).
     _, raw = token_create(actor=Actor.system(), user=alice)
     cli_env.setenv("EGIDE_TOKEN", raw)

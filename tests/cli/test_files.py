@@ -64,9 +64,7 @@ def body_segments(body: int) -> int:
 
 def test_an_aes_file_key_is_bound_to_the_file_context(egide, files):
     (files / "in").write_bytes(b"bound")
-    assert (
-        encrypt(egide, "files", files / "in", files / "in.enc", "--context", "tenant-1").code == 0
-    )
+    assert encrypt(egide, "files", files / "in", files / "in.enc", "--context", "tenant-1").code == 0
     wrong = decrypt(egide, "files", files / "in.enc", files / "out", "--context", "tenant-2")
     assert wrong.code == 1 and wrong.err.startswith("error: invalid_ciphertext: ")
     assert "--context" in wrong.err and not (files / "out").exists()
@@ -82,9 +80,7 @@ def test_an_rsa_file_refuses_a_context(egide, files):
     (files / "in").write_bytes(b"x")
     result = encrypt(egide, "rsa-files", files / "in", files / "in.enc", "--context", "c")
     assert result.code == 1
-    assert (
-        result.err == "error: invalid_request: --context applies only to aes256 keys, not rsa2048\n"
-    )
+    assert result.err == "error: invalid_request: --context applies only to aes256 keys, not rsa2048\n"
 
 
 def tamper(path, offset_from_end: int) -> None:
@@ -101,8 +97,7 @@ def test_a_tampered_file_leaves_no_output_and_names_the_segment(egide, files):
     result = decrypt(egide, "files", files / "in.enc", files / "out")
     assert result.code == 1 and result.out == ""
     assert result.err == (
-        "error: invalid_ciphertext: "
-        "file was modified or is corrupt (segment 2 failed authentication)\n"
+        "error: invalid_ciphertext: file was modified or is corrupt (segment 2 failed authentication)\n"
     )
     assert (files / "out").read_bytes() == b"previous contents"
     assert sorted(p.name for p in files.iterdir()) == ["in", "in.enc", "out"]
@@ -122,9 +117,7 @@ def test_a_file_of_another_key_or_no_egide_file_is_refused(egide, files):
     (files / "in").write_bytes(b"x" * 10)
     encrypt(egide, "files", files / "in", files / "in.enc")
     other = decrypt(egide, "rsa-files", files / "in.enc", files / "out")
-    assert other.err == (
-        "error: invalid_ciphertext: this file was encrypted with key 'files', not 'rsa-files'\n"
-    )
+    assert other.err == ("error: invalid_ciphertext: this file was encrypted with key 'files', not 'rsa-files'\n")
     plain = decrypt(egide, "files", files / "in", files / "out")
     assert plain.err == "error: invalid_ciphertext: not an Egide encrypted file\n"
 
@@ -159,10 +152,7 @@ def test_a_ciphertext_written_to_a_file_decrypts_with_input(egide, files):
 def test_a_missing_input_file_is_one_line(egide, files):
     result = encrypt(egide, "files", files / "absent", files / "out")
     assert result.code == 1
-    assert (
-        result.err
-        == f"error: io_error: cannot read {files / 'absent'}: No such file or directory\n"
-    )
+    assert result.err == f"error: io_error: cannot read {files / 'absent'}: No such file or directory\n"
 
 
 def test_keys_that_cannot_encrypt_say_so(egide, files):
@@ -228,8 +218,7 @@ def test_a_tampered_file_decrypted_to_stdout_stops_at_the_bad_segment(egide, fil
     assert result.code == 1
     assert result.out == "A" * (3 * SEGMENT)  # the verified segments, then the error
     assert result.err == (
-        "error: invalid_ciphertext: "
-        "file was modified or is corrupt (segment 3 failed authentication)\n"
+        "error: invalid_ciphertext: file was modified or is corrupt (segment 3 failed authentication)\n"
     )
 
 
@@ -239,6 +228,4 @@ def test_ed25519_signs_what_comes_on_stdin(egide, tmp_path, monkeypatch):
     stdin = io.TextIOWrapper(io.BytesIO(b"piped document"))
     monkeypatch.setattr(sys, "stdin", stdin)
     signature = egide("kms", "sign", "ed", "--input", "-").out.strip()
-    assert (
-        egide("kms", "verify", "ed", "--input", str(tmp_path / "doc"), signature).out == "valid\n"
-    )
+    assert egide("kms", "verify", "ed", "--input", str(tmp_path / "doc"), signature).out == "valid\n"

@@ -61,9 +61,7 @@ def test_without_a_token_it_says_how_to_log_in(run_cli, cli_env):
     cli_env.setenv("EGIDE_ADDR", f"http://127.0.0.1:{free_port()}")
     result = run_cli("kms", "encrypt", "k", "data")
     assert (result.code, result.out) == (1, "")
-    assert result.err == (
-        "error: not_logged_in: no API token: run `egide login` or set EGIDE_TOKEN\n"
-    )
+    assert result.err == ("error: not_logged_in: no API token: run `egide login` or set EGIDE_TOKEN\n")
 
 
 def test_the_saved_token_is_used_when_no_env_token(run_cli, cli_env, tmp_path):

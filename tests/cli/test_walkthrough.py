@@ -33,9 +33,7 @@ def create_spec_keys(egide):
 
 def test_the_spec_walkthrough(egide, tmp_path):
     create_spec_keys(egide)
-    assert egide("kms", "rotate", "my-signing-key").out == (
-        "rotated my-signing-key: version 2 is now current\n"
-    )
+    assert egide("kms", "rotate", "my-signing-key").out == ("rotated my-signing-key: version 2 is now current\n")
     listed = egide("kms", "list")
     assert (listed.code, listed.err) == (0, "")
     assert sorted(listed.out.splitlines()[1:]) == sorted(SPEC_TABLE.splitlines()[1:])
@@ -111,17 +109,13 @@ def test_the_spec_walkthrough(egide, tmp_path):
     assert all(TIMESTAMP.match(t) for t in (data["created_at"], data["updated_at"]))
     lines = info.out.splitlines()
     assert lines[0] == "{" and lines[1] == '  "name": "my-encryption-key",'
-    assert re.fullmatch(
-        r'    \{ "version": 1, "created_at": "[^"]+Z", "status": "decrypt-only" \},', lines[5]
-    )
+    assert re.fullmatch(r'    \{ "version": 1, "created_at": "[^"]+Z", "status": "decrypt-only" \},', lines[5])
     full = json.loads(egide("kms", "info", "my-encryption-key", "--all").out)
     assert full["status"] == "active" and "encrypt_count" in full["versions"][0]
 
     # The server recorded these calls as coming from the CLI.
     events = AuditEvent.objects.filter(key_name="my-encryption-key")
-    assert {"create", "rotate", "encrypt", "decrypt", "datakey"} <= set(
-        events.values_list("action", flat=True)
-    )
+    assert {"create", "rotate", "encrypt", "decrypt", "datakey"} <= set(events.values_list("action", flat=True))
     assert set(events.values_list("source", flat=True)) == {"cli"}
 
 
@@ -138,9 +132,7 @@ def test_the_real_egide_script_runs(live_server, root_token, cli_env, strict_sta
     assert create.returncode == 0, create.stderr
     encrypted = egide("kms", "encrypt", "k1", "--input", "-", "--output", "-", stdin=b"a pipe")
     assert encrypted.returncode == 0, encrypted.stderr
-    decrypted = egide(
-        "kms", "decrypt", "k1", "--input", "-", "--output", "-", stdin=encrypted.stdout
-    )
+    decrypted = egide("kms", "decrypt", "k1", "--input", "-", "--output", "-", stdin=encrypted.stdout)
     assert (decrypted.returncode, decrypted.stdout, decrypted.stderr) == (0, b"a pipe", b"")
     listed = egide("kms", "list")
     assert listed.stdout.decode().splitlines()[1].split() == ["k1", "aes256", "1", "active"]

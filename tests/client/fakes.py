@@ -38,15 +38,11 @@ class FakeTransport:
         raw: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> FakeTransport:
-        body = (
-            raw if raw is not None else (b"" if document is None else json.dumps(document).encode())
-        )
+        body = raw if raw is not None else (b"" if document is None else json.dumps(document).encode())
         self.answers.append(Response(status, dict(headers or {}), body))
         return self
 
-    def request(
-        self, method: str, path: str, *, body: Body, headers: Mapping[str, str]
-    ) -> Response:
+    def request(self, method: str, path: str, *, body: Body, headers: Mapping[str, str]) -> Response:
         parts = urlsplit(path)
         data = body if body is None or isinstance(body, bytes) else body.read()
         self.sent.append(Sent(method, parts.path, parse_qs(parts.query), dict(headers), data))

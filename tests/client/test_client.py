@@ -137,9 +137,7 @@ def test_a_raw_body_over_the_limit_is_refused_before_sending():
 def test_datakey_returns_the_plaintext_key_and_hides_it_from_repr():
     client, fake = fake_client()
     key = bytes(range(32))
-    fake.answer(
-        200, {"data": {"plaintext": b64(key), "ciphertext": "egide:v3:d3Jw", "key_version": 3}}
-    )
+    fake.answer(200, {"data": {"plaintext": b64(key), "ciphertext": "egide:v3:d3Jw", "key_version": 3}})
     result = client.datakey("k", context=b"egide-file")
     assert result.plaintext == key and result.key_version == 3
     assert b64(key) not in repr(result) and str(list(key)) not in repr(result)
@@ -162,9 +160,7 @@ def test_batch_results_keep_each_items_error():
     results = client.decrypt_batch("k", ["egide:v1:AAAA", "junk"])
     assert results[0] == b"one"
     assert isinstance(results[1], InvalidCiphertext) and results[1].message == "bad token"
-    assert fake.sent[0].json() == {
-        "batch": [{"ciphertext": "egide:v1:AAAA"}, {"ciphertext": "junk"}]
-    }
+    assert fake.sent[0].json() == {"batch": [{"ciphertext": "egide:v1:AAAA"}, {"ciphertext": "junk"}]}
 
 
 def test_api_errors_become_their_class_with_code_message_and_status():

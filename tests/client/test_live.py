@@ -49,9 +49,7 @@ def test_encrypt_decrypt_rewrap_and_batches(client):
     assert rewrapped.key_version == 2
     assert client.decrypt("k", rewrapped.ciphertext, context=b"ctx") == b"\x00\xffbytes"
     tokens = client.encrypt_batch("k", [b"a", b"b"])
-    results = client.decrypt_batch(
-        "k", [tokens[0].ciphertext, "egide:v1:AAAA", tokens[1].ciphertext]
-    )
+    results = client.decrypt_batch("k", [tokens[0].ciphertext, "egide:v1:AAAA", tokens[1].ciphertext])
     assert results[0] == b"a" and results[2] == b"b"
     assert isinstance(results[1], InvalidCiphertext)
 
@@ -130,9 +128,7 @@ def test_grants(client, mallory):
     mine = [g for g in client.list_grants("k") if g.get("user") == "mallory"]
     assert mine and "encrypt" in mine[0]["permissions"] and mine[0]["through"] == "direct"
     client.remove_grant("k", user="mallory", permissions=["encrypt"])
-    assert not any(
-        "encrypt" in g["permissions"] for g in client.list_grants("k") if g.get("user") == "mallory"
-    )
+    assert not any("encrypt" in g["permissions"] for g in client.list_grants("k") if g.get("user") == "mallory")
 
 
 def test_export_is_a_post(client):

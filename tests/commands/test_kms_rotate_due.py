@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from kms.durations import parse_duration
 from kms.models import AuditEvent, Key
 from kms.services import keys
-from kms.durations import parse_duration
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

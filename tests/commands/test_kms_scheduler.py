@@ -10,9 +10,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from kms.durations import parse_duration
 from kms.management.commands import kms_scheduler
 from kms.models import Key
-from kms.durations import parse_duration
 from kms.services.scheduler import scheduler_pass
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,7 @@ def run(**options) -> str:
     return out.getvalue()
 
 
-def test_it_runs_a_pass_every_interval_up_to_max_passes(
-    monkeypatch, clock, create_key, connection_hygiene
-):
+def test_it_runs_a_pass_every_interval_up_to_max_passes(monkeypatch, clock, create_key, connection_hygiene):
     create_key("hourly", rotation_period=parse_duration("1h"))
     clock.advance(timedelta(hours=1))
     waits = []

@@ -67,9 +67,7 @@ def test_a_restored_key_decrypts_the_first_ones_ciphertexts(master: MasterKey) -
 def test_a_bundle_to_another_egides_wrapping_key_opens_only_there(
     other_egide: LoadedKey, materials: dict[str, bytes], master: MasterKey
 ) -> None:
-    bundle = KeyBundle(
-        UID, "ecdsa-p256", SETTINGS, (BundleVersion(1, materials["ecdsa-p256"], info={}),)
-    )
+    bundle = KeyBundle(UID, "ecdsa-p256", SETTINGS, (BundleVersion(1, materials["ecdsa-p256"], info={}),))
     text = make_bundle(bundle, to=other_egide.public_key_pem() or "")
     info = peek_bundle(text)
     assert info.to == "rsa" and info.recipient == rsa_recipient(other_egide.public_key_pem() or "")
@@ -84,9 +82,7 @@ def test_a_bundle_for_another_master_key_is_refused_as_foreign(master: MasterKey
         open_bundle(text, master_key=MasterKey(os.urandom(32)))
 
 
-def test_a_bundle_sealed_to_a_different_rsa_key_is_refused(
-    other_egide: LoadedKey, materials: dict[str, bytes]
-) -> None:
+def test_a_bundle_sealed_to_a_different_rsa_key_is_refused(other_egide: LoadedKey, materials: dict[str, bytes]) -> None:
     rsa2048 = get_key_type("rsa2048").load(materials["rsa2048"])
     text = make_bundle(aes_bundle(), to=other_egide.public_key_pem() or "")
     with pytest.raises(InvalidBackup, match="another Egide"):
@@ -122,9 +118,7 @@ def test_a_rewritten_header_is_refused_even_if_well_formed(master: MasterKey) ->
     _, version, header, body = text.split(".")
     fields = json.loads(base64.urlsafe_b64decode(header + "=="))
     fields["key_type"] = "hmac"
-    forged = base64.urlsafe_b64encode(
-        json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    ).rstrip(b"=")
+    forged = base64.urlsafe_b64encode(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).rstrip(b"=")
     with pytest.raises(InvalidBackup, match="modified"):
         open_bundle(f"egide-backup.{version}.{forged.decode()}.{body}", master_key=master)
 
@@ -149,9 +143,7 @@ def test_the_material_never_shows_in_a_repr_and_the_bundle_text_does_not_hold_it
         assert form.rstrip("=") not in text
 
 
-def test_verify_only_versions_travel_as_public_keys(
-    master: MasterKey, keys: dict[str, LoadedKey]
-) -> None:
+def test_verify_only_versions_travel_as_public_keys(master: MasterKey, keys: dict[str, LoadedKey]) -> None:
     pem = keys["ed25519"].public_key_pem()
     bundle = KeyBundle(UID, "ed25519", {"origin": "imported"}, (BundleVersion(1, None, pem),))
     restored = open_bundle(make_bundle(bundle, to=master), master_key=master)

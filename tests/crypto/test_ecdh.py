@@ -31,9 +31,7 @@ def peer(curve: ec.EllipticCurve | None) -> x25519.X25519PrivateKey | ec.Ellipti
     return x25519.X25519PrivateKey.generate() if curve is None else ec.generate_private_key(curve)
 
 
-@pytest.mark.parametrize(
-    "record", records("asymmetric", "X25519", "rfc7748.txt", start="COUNT"), ids=str
-)
+@pytest.mark.parametrize("record", records("asymmetric", "X25519", "rfc7748.txt", start="COUNT"), ids=str)
 def test_x25519_matches_rfc_7748(record: dict[str, str]) -> None:
     private = x25519.X25519PrivateKey.from_private_bytes(bytes.fromhex(record["INPUT_SCALAR"]))
     key = kt("x25519").load(to_pkcs8_der(private))
@@ -115,9 +113,7 @@ def test_a_malformed_peer_key_is_a_typed_error(name: str, bad: object) -> None:
 
 def test_a_p256_point_off_the_curve_is_refused() -> None:
     good = ec.generate_private_key(ec.SECP256R1()).public_key()
-    der = good.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = good.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     off_curve = der[:-1] + bytes([der[-1] ^ 1])  # y changed: no longer on the curve
     key = kt("ecdh-p256").load(kt("ecdh-p256").generate())
     with pytest.raises(InvalidPeerKey):

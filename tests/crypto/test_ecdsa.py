@@ -25,9 +25,7 @@ def _public(key: LoadedKey) -> ec.EllipticCurvePublicKey:
 
 
 @pytest.mark.parametrize("name", CURVES)
-def test_ecdsa_signatures_are_der_and_verify_with_plain_cryptography(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_ecdsa_signatures_are_der_and_verify_with_plain_cryptography(keys: dict[str, LoadedKey], name: str) -> None:
     hash_name, algorithm = CURVES[name]
     for given in (None, hash_name):
         signature = keys[name].sign(b"document", hash_name=given)
@@ -37,9 +35,7 @@ def test_ecdsa_signatures_are_der_and_verify_with_plain_cryptography(
 
 
 @pytest.mark.parametrize("name", CURVES)
-def test_a_prehashed_ecdsa_signature_is_a_signature_of_the_data(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_a_prehashed_ecdsa_signature_is_a_signature_of_the_data(keys: dict[str, LoadedKey], name: str) -> None:
     hash_name, algorithm = CURVES[name]
     digest = hashlib.new(hash_name, b"big file").digest()
     signature = keys[name].sign(digest, prehashed=True)
@@ -83,9 +79,7 @@ def test_a_malformed_ecdsa_signature_fails_verification_without_raising(
         ("ecdsa-p256", "md5"),
     ],
 )
-def test_ecdsa_refuses_any_hash_but_its_curves_own(
-    keys: dict[str, LoadedKey], name: str, hash_name: str
-) -> None:
+def test_ecdsa_refuses_any_hash_but_its_curves_own(keys: dict[str, LoadedKey], name: str, hash_name: str) -> None:
     allowed = CURVES[name][0]
     with pytest.raises(InvalidRequest, match=f"allowed: {allowed}$"):
         keys[name].sign(b"d", hash_name=hash_name)
@@ -111,9 +105,7 @@ def test_a_prehashed_ecdsa_digest_of_the_wrong_length_is_refused(
 
 @needs_openssl
 @pytest.mark.parametrize("name", CURVES)
-def test_openssl_dgst_verifies_an_egide_ecdsa_signature(
-    keys: dict[str, LoadedKey], tmp_path: Path, name: str
-) -> None:
+def test_openssl_dgst_verifies_an_egide_ecdsa_signature(keys: dict[str, LoadedKey], tmp_path: Path, name: str) -> None:
     public, data, signature = tmp_path / "public.pem", tmp_path / "data", tmp_path / "sig"
     public.write_text(keys[name].public_key_pem())  # type: ignore[arg-type]
     data.write_bytes(b"signed document")

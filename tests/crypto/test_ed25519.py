@@ -59,9 +59,7 @@ def _public(key: LoadedKey) -> Ed25519PublicKey:
 def test_rfc_8032_vectors_give_the_published_public_key_and_signature(vector: str) -> None:
     seed, public, message, signature = (bytes.fromhex(field) for field in RFC_8032[vector])
     key = get_key_type("ed25519").load(_pkcs8_from_seed(seed))
-    raw_public = _public(key).public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    raw_public = _public(key).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert raw_public == public
     assert key.sign(message) == signature
     assert key.verify(message, signature)
@@ -124,9 +122,7 @@ def test_ed25519_refuses_data_that_is_not_bytes(keys: dict[str, LoadedKey]) -> N
 
 
 @needs_openssl
-def test_openssl_pkeyutl_verifies_an_egide_ed25519_signature(
-    keys: dict[str, LoadedKey], tmp_path: Path
-) -> None:
+def test_openssl_pkeyutl_verifies_an_egide_ed25519_signature(keys: dict[str, LoadedKey], tmp_path: Path) -> None:
     public, data, signature = tmp_path / "public.pem", tmp_path / "data", tmp_path / "sig"
     public.write_text(keys["ed25519"].public_key_pem())  # type: ignore[arg-type]
     data.write_bytes(b"signed document")

@@ -40,9 +40,7 @@ def make_header(segment_size: int = SEG, **changes: object) -> FileHeader:
 def encrypt(plaintext: bytes, segment_size: int = SEG, header: FileHeader | None = None) -> bytes:
     out = io.BytesIO()
     header = header or make_header(segment_size)
-    assert fs.encrypt_stream(io.BytesIO(plaintext), out, header=header, data_key=KEY) == len(
-        plaintext
-    )
+    assert fs.encrypt_stream(io.BytesIO(plaintext), out, header=header, data_key=KEY) == len(plaintext)
     return out.getvalue()
 
 
@@ -181,9 +179,7 @@ def test_it_completes_short_writes() -> None:
 def test_it_reports_cumulative_progress_after_each_segment() -> None:
     seen: list[int] = []
     out = io.BytesIO()
-    fs.encrypt_stream(
-        io.BytesIO(bytes(150)), out, header=make_header(), data_key=KEY, progress=seen.append
-    )
+    fs.encrypt_stream(io.BytesIO(bytes(150)), out, header=make_header(), data_key=KEY, progress=seen.append)
     assert seen == [64, 128, 150]
     seen.clear()
     src = io.BytesIO(out.getvalue())

@@ -59,9 +59,7 @@ def test_an_ec_jwk_has_fixed_length_coordinates(
     for coordinate, value in (("x", public.public_numbers().x), ("y", public.public_numbers().y)):
         raw = base64.urlsafe_b64decode(jwk[coordinate] + "=" * (-len(jwk[coordinate]) % 4))
         assert len(raw) == size and int.from_bytes(raw, "big") == value
-    rebuilt = ec.EllipticCurvePublicNumbers(
-        unb64url(jwk["x"]), unb64url(jwk["y"]), public.curve
-    ).public_key()
+    rebuilt = ec.EllipticCurvePublicNumbers(unb64url(jwk["x"]), unb64url(jwk["y"]), public.curve).public_key()
     assert rebuilt == public
 
 
@@ -120,8 +118,19 @@ def test_hash_padding_and_prehash_facts() -> None:
         "ecdsa-p384": ("sha384", None, True),
         "ed25519": (None, None, False),
         "hmac": ("sha256", None, False),
-        **{n: (None, None, False) for n in ("ml-dsa-44", "ml-dsa-65", "ml-dsa-87", "ml-kem-768", "ml-kem-1024",
-                                            "x25519", "ecdh-p256", "ecdh-p384")},
+        **{
+            n: (None, None, False)
+            for n in (
+                "ml-dsa-44",
+                "ml-dsa-65",
+                "ml-dsa-87",
+                "ml-kem-768",
+                "ml-kem-1024",
+                "x25519",
+                "ecdh-p256",
+                "ecdh-p384",
+            )
+        },
     }
     assert get_key_type("rsa2048").paddings == ("pss", "pkcs1v15")
     assert get_key_type("rsa4096").hash_names == ("sha256", "sha384", "sha512")
@@ -171,9 +180,7 @@ def test_the_master_key_object_keeps_no_raw_master_key() -> None:
     assert raw.hex() not in repr(master)
 
 
-@pytest.mark.parametrize(
-    "name", [n for n in ALL_KEY_TYPES if n not in KEY_TYPES]
-)  # the served types: test_keytypes.py
+@pytest.mark.parametrize("name", [n for n in ALL_KEY_TYPES if n not in KEY_TYPES])  # the served types: test_keytypes.py
 def test_new_types_keep_the_loaded_key_contract(name: str) -> None:
     key_type = ALL_KEY_TYPES[name]
     material = key_type.generate()

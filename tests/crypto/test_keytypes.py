@@ -154,9 +154,7 @@ def test_a_loaded_key_never_shows_its_bytes_in_repr(
 
 
 @pytest.mark.parametrize("name", list(SPEC_MATRIX))
-def test_a_loaded_key_refuses_to_be_pickled_or_copied(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_a_loaded_key_refuses_to_be_pickled_or_copied(keys: dict[str, LoadedKey], name: str) -> None:
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
         with pytest.raises(TypeError, match="cannot be pickled"):
             pickle.dumps(keys[name], protocol=protocol)
@@ -174,9 +172,7 @@ def test_aes256_generates_32_fresh_random_bytes() -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in SPEC_MATRIX if n != "aes256"])
-def test_asymmetric_material_is_unencrypted_pkcs8_der(
-    materials: dict[str, bytes], name: str
-) -> None:
+def test_asymmetric_material_is_unencrypted_pkcs8_der(materials: dict[str, bytes], name: str) -> None:
     private_key = serialization.load_der_private_key(materials[name], password=None)
     reserialized = private_key.private_bytes(
         serialization.Encoding.DER,
@@ -253,10 +249,7 @@ def test_material_of_another_type_or_size_is_refused_without_showing_it(
 
 
 def test_the_crypto_core_imports_no_django() -> None:
-    code = (
-        "import sys, kms.crypto;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
-    )
+    code = "import sys, kms.crypto;print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
     command = [sys.executable, "-c", code]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO_ROOT)  # noqa: S603
     assert done.stdout.strip() == "[]"

@@ -40,9 +40,7 @@ def _plain_padding(name: str, hash_name: str) -> padding.AsymmetricPadding:
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_rsa_round_trips_plaintext_up_to_the_oaep_limit(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_rsa_round_trips_plaintext_up_to_the_oaep_limit(keys: dict[str, LoadedKey], name: str) -> None:
     for size in (0, 1, 32, LIMITS[name]):
         plaintext = bytes([size % 256]) * size
         blob = keys[name].encrypt(plaintext)
@@ -51,9 +49,7 @@ def test_rsa_round_trips_plaintext_up_to_the_oaep_limit(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_rsa_refuses_plaintext_over_the_oaep_limit_and_names_the_limit(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_rsa_refuses_plaintext_over_the_oaep_limit_and_names_the_limit(keys: dict[str, LoadedKey], name: str) -> None:
     limit = LIMITS[name]
     with pytest.raises(InvalidRequest) as caught:
         keys[name].encrypt(b"\xaa" * (limit + 1))
@@ -64,9 +60,7 @@ def test_rsa_refuses_plaintext_over_the_oaep_limit_and_names_the_limit(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_anyone_with_the_public_key_pem_can_encrypt_for_egide(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_anyone_with_the_public_key_pem_can_encrypt_for_egide(keys: dict[str, LoadedKey], name: str) -> None:
     blob = _public(keys[name]).encrypt(b"from outside", _oaep())
     assert keys[name].decrypt(blob) == b"from outside"
 
@@ -80,9 +74,7 @@ def test_egide_ciphertext_decrypts_with_plain_cryptography(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_a_flipped_byte_in_an_rsa_ciphertext_is_refused(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_a_flipped_byte_in_an_rsa_ciphertext_is_refused(keys: dict[str, LoadedKey], name: str) -> None:
     blob = keys[name].encrypt(b"hello")
     for position in spread(len(blob), 6):
         with pytest.raises(InvalidCiphertext) as caught:
@@ -91,9 +83,7 @@ def test_a_flipped_byte_in_an_rsa_ciphertext_is_refused(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_an_rsa_ciphertext_of_the_wrong_length_is_refused(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_an_rsa_ciphertext_of_the_wrong_length_is_refused(keys: dict[str, LoadedKey], name: str) -> None:
     blob = keys[name].encrypt(b"hello")
     for bad in (b"", blob[:-1], blob + b"\x00", b"\x00" * 256 if name == "rsa4096" else blob * 2):
         with pytest.raises(InvalidCiphertext) as caught:
@@ -110,9 +100,7 @@ def test_an_rsa_ciphertext_does_not_decrypt_under_another_rsa_key(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_a_context_given_to_an_rsa_key_is_an_invalid_request(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_a_context_given_to_an_rsa_key_is_an_invalid_request(keys: dict[str, LoadedKey], name: str) -> None:
     blob = keys[name].encrypt(b"hello")
     for call in (
         lambda: keys[name].encrypt(b"hello", context=b"ctx"),
@@ -136,9 +124,7 @@ def test_rsa_signatures_verify_with_plain_cryptography_given_only_the_public_pem
     signature = keys[name].sign(b"document", hash_name=hash_name, padding=pad)
     assert len(signature) == int(name[3:]) // 8
     assert keys[name].verify(b"document", signature, hash_name=hash_name, padding=pad)
-    _public(keys[name]).verify(
-        signature, b"document", _plain_padding(pad, hash_name), HASHES[hash_name]
-    )
+    _public(keys[name]).verify(signature, b"document", _plain_padding(pad, hash_name), HASHES[hash_name])
 
 
 @pytest.mark.parametrize(("name", "hash_name", "pad"), SIGN_PARAMS)
@@ -147,18 +133,14 @@ def test_a_prehashed_rsa_signature_is_a_signature_of_the_data(
 ) -> None:
     digest = hashlib.new(hash_name, b"big file").digest()
     signature = keys[name].sign(digest, hash_name=hash_name, padding=pad, prehashed=True)
-    _public(keys[name]).verify(
-        signature, b"big file", _plain_padding(pad, hash_name), HASHES[hash_name]
-    )
+    _public(keys[name]).verify(signature, b"big file", _plain_padding(pad, hash_name), HASHES[hash_name])
     assert keys[name].verify(b"big file", signature, hash_name=hash_name, padding=pad)
     assert keys[name].verify(digest, signature, hash_name=hash_name, padding=pad, prehashed=True)
 
 
 def test_rsa_signs_with_pss_and_sha256_by_default(keys: dict[str, LoadedKey]) -> None:
     signature = keys["rsa2048"].sign(b"document")
-    _public(keys["rsa2048"]).verify(
-        signature, b"document", _plain_padding("pss", "sha256"), hashes.SHA256()
-    )
+    _public(keys["rsa2048"]).verify(signature, b"document", _plain_padding("pss", "sha256"), hashes.SHA256())
     assert keys["rsa2048"].verify(b"document", signature, hash_name="sha256", padding="pss")
 
 
@@ -171,9 +153,7 @@ def test_pkcs1v15_signatures_are_deterministic_and_pss_signatures_are_not(
 
 
 @pytest.mark.parametrize("name", RSA)
-def test_a_flipped_byte_in_an_rsa_signature_fails_verification(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_a_flipped_byte_in_an_rsa_signature_fails_verification(keys: dict[str, LoadedKey], name: str) -> None:
     for pad in ("pss", "pkcs1v15"):
         signature = keys[name].sign(b"document", padding=pad)
         for position in spread(len(signature), 8):
@@ -211,9 +191,7 @@ def test_an_rsa_hash_outside_sha2_256_384_512_is_refused_naming_the_allowed_ones
 
 
 @pytest.mark.parametrize("pad", ["oaep", "PSS", "none", "pkcs1"])
-def test_an_unknown_rsa_padding_is_refused_naming_the_allowed_ones(
-    keys: dict[str, LoadedKey], pad: str
-) -> None:
+def test_an_unknown_rsa_padding_is_refused_naming_the_allowed_ones(keys: dict[str, LoadedKey], pad: str) -> None:
     with pytest.raises(InvalidRequest, match="allowed: pss, pkcs1v15"):
         keys["rsa2048"].sign(b"d", padding=pad)
 
@@ -235,9 +213,7 @@ def test_prehashed_must_be_a_boolean(keys: dict[str, LoadedKey]) -> None:
 
 
 @needs_openssl
-def test_openssl_pkeyutl_oaep_sha256_encrypts_for_egide(
-    keys: dict[str, LoadedKey], tmp_path: Path
-) -> None:
+def test_openssl_pkeyutl_oaep_sha256_encrypts_for_egide(keys: dict[str, LoadedKey], tmp_path: Path) -> None:
     public = tmp_path / "public.pem"
     public.write_text(keys["rsa2048"].public_key_pem())  # type: ignore[arg-type]
     done = openssl(
@@ -253,9 +229,7 @@ def test_openssl_pkeyutl_oaep_sha256_encrypts_for_egide(
 
 @needs_openssl
 @pytest.mark.parametrize("pad", ["pss", "pkcs1v15"])
-def test_openssl_dgst_verifies_an_egide_rsa_signature(
-    keys: dict[str, LoadedKey], tmp_path: Path, pad: str
-) -> None:
+def test_openssl_dgst_verifies_an_egide_rsa_signature(keys: dict[str, LoadedKey], tmp_path: Path, pad: str) -> None:
     public, data, signature = tmp_path / "public.pem", tmp_path / "data", tmp_path / "sig"
     public.write_text(keys["rsa2048"].public_key_pem())  # type: ignore[arg-type]
     data.write_bytes(b"signed document")
@@ -274,6 +248,4 @@ def test_plain_cryptography_rejects_a_tampered_egide_signature(
 ) -> None:
     signature = flip(keys["rsa2048"].sign(b"document"), 10)
     with pytest.raises(BadSignature):
-        _public(keys["rsa2048"]).verify(
-            signature, b"document", _plain_padding("pss", "sha256"), hashes.SHA256()
-        )
+        _public(keys["rsa2048"]).verify(signature, b"document", _plain_padding("pss", "sha256"), hashes.SHA256())

@@ -124,9 +124,7 @@ def test_near_valid_tokens_either_round_trip_or_are_refused(text: str) -> None:
 
 @settings(max_examples=200, database=None)
 @given(st.integers(min_value=1, max_value=2**31 - 1), st.binary(min_size=1, max_size=64))
-def test_every_formatted_token_parses_back_to_its_version_and_blob(
-    version: int, blob: bytes
-) -> None:
+def test_every_formatted_token_parses_back_to_its_version_and_blob(version: int, blob: bytes) -> None:
     token = format_token(version, blob)
     assert parse_ciphertext(token) == (version, blob)
     assert token == f"egide:v{version}:{base64.b64encode(blob).decode()}"

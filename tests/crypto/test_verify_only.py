@@ -117,13 +117,9 @@ def test_nist_sigver_p256_sha256_and_p384_sha384_through_verify_only_keys() -> N
     assert len(SIGVER) == 30
     for record in SIGVER:
         name, curve = (
-            ("ecdsa-p256", ec.SECP256R1())
-            if record["section"].startswith("P-256")
-            else ("ecdsa-p384", ec.SECP384R1())
+            ("ecdsa-p256", ec.SECP256R1()) if record["section"].startswith("P-256") else ("ecdsa-p384", ec.SECP384R1())
         )
-        point = ec.EllipticCurvePublicNumbers(
-            int(record["Qx"], 16), int(record["Qy"], 16), curve
-        ).public_key()
+        point = ec.EllipticCurvePublicNumbers(int(record["Qx"], 16), int(record["Qy"], 16), curve).public_key()
         key = get_key_type(name).load_public(point.public_bytes(*SPKI).decode())
         signature = encode_dss_signature(int(record["R"], 16), int(record["S"], 16))
         expected = record["Result"].startswith("P")
@@ -155,15 +151,10 @@ def malformations(signature: bytes, order: int) -> dict[str, bytes]:
             bytes([0x02, 0x81, len(_minimal(r))]) + _minimal(r) + _integer(_minimal(s))
         ),
         "non-minimal sequence length": bytes([0x30, 0x82, 0x00, len(body)]) + body,
-        "extra leading zero on r": _sequence(
-            _integer(b"\x00" + _minimal(r)) + _integer(_minimal(s))
-        ),
-        "extra leading zero on s": _sequence(
-            _integer(_minimal(r)) + _integer(b"\x00" + _minimal(s))
-        ),
+        "extra leading zero on r": _sequence(_integer(b"\x00" + _minimal(r)) + _integer(_minimal(s))),
+        "extra leading zero on s": _sequence(_integer(_minimal(r)) + _integer(b"\x00" + _minimal(s))),
         "negative r (missing zero)": _sequence(
-            _integer(r_raw if r_raw[0] & 0x80 else bytes([r_raw[0] | 0x80]) + r_raw[1:])
-            + _integer(_minimal(s))
+            _integer(r_raw if r_raw[0] & 0x80 else bytes([r_raw[0] | 0x80]) + r_raw[1:]) + _integer(_minimal(s))
         ),
         "r = 0": encode_dss_signature(0, s),
         "s = 0": encode_dss_signature(r, 0),
@@ -176,9 +167,7 @@ def malformations(signature: bytes, order: int) -> dict[str, bytes]:
         "truncated": signature[:-1],
         "empty integer": _sequence(b"\x02\x00" + _integer(_minimal(s))),
         "set instead of sequence": bytes([0x31]) + signature[1:],
-        "bit string instead of integer": _sequence(
-            b"\x03" + _integer(_minimal(r))[1:] + _integer(_minimal(s))
-        ),
+        "bit string instead of integer": _sequence(b"\x03" + _integer(_minimal(r))[1:] + _integer(_minimal(s))),
         "three integers": _sequence(body + _integer(b"\x01")),
         "empty": b"",
         "raw r||s (IEEE P1363)": r.to_bytes(48, "big") + s.to_bytes(48, "big"),
@@ -187,9 +176,7 @@ def malformations(signature: bytes, order: int) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", ["ecdsa-p256", "ecdsa-p384"])
-def test_every_malformed_ecdsa_signature_is_false_never_an_exception(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_every_malformed_ecdsa_signature_is_false_never_an_exception(keys: dict[str, LoadedKey], name: str) -> None:
     order = ORDERS["secp256r1" if name == "ecdsa-p256" else "secp384r1"]
     for full in (keys[name], verify_only(name, keys)):
         signature = keys[name].sign(b"data")
@@ -249,9 +236,7 @@ def test_ed25519_wrong_lengths_and_a_non_canonical_s_are_false(
 
 
 @pytest.mark.parametrize("name", ["rsa2048", "rsa4096"])
-def test_rsa_signatures_must_be_exactly_the_modulus_size(
-    keys: dict[str, LoadedKey], name: str
-) -> None:
+def test_rsa_signatures_must_be_exactly_the_modulus_size(keys: dict[str, LoadedKey], name: str) -> None:
     size = int(name[3:]) // 8
     for padding in ("pss", "pkcs1v15"):
         signature = keys[name].sign(b"data", padding=padding)

@@ -53,9 +53,7 @@ def test_each_wrap_uses_a_fresh_nonce(master: MasterKey) -> None:
     [material_aad(bytes(16), 1), material_aad(UID, 2), secret_aad("audit-chain")],
     ids=["another key", "another version", "a secret"],
 )
-def test_a_row_moved_to_another_key_or_version_fails_to_unwrap(
-    master: MasterKey, other_aad: bytes
-) -> None:
+def test_a_row_moved_to_another_key_or_version_fails_to_unwrap(master: MasterKey, other_aad: bytes) -> None:
     blob = master.wrap(b"material", aad=material_aad(UID, 1))
     with pytest.raises(MasterKeyError, match="failed authentication"):
         master.unwrap(blob, aad=other_aad)
@@ -87,9 +85,7 @@ def test_an_empty_aad_is_refused(master: MasterKey) -> None:
 def test_material_is_wrapped_under_a_derived_subkey_not_the_master_key_itself() -> None:
     blob = bytes.fromhex(PINNED_WRAPPED)
     aad = material_aad(UID, 3)
-    wrapping_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"egide material wrapping v1").derive(
-        FIXED
-    )
+    wrapping_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"egide material wrapping v1").derive(FIXED)
     assert AESGCM(wrapping_key).decrypt(blob[:12], blob[12:], aad) == b"\x42" * 32
     with pytest.raises(InvalidTag):
         AESGCM(FIXED).decrypt(blob[:12], blob[12:], aad)
@@ -124,9 +120,7 @@ def test_no_one_can_derive_the_wrapping_subkey(master: MasterKey) -> None:
 
 
 @pytest.mark.parametrize(("info", "length"), [(b"", 32), ("text", 32), (b"x", 8), (b"x", 10000)])
-def test_derive_refuses_empty_info_or_an_unsafe_length(
-    master: MasterKey, info: object, length: int
-) -> None:
+def test_derive_refuses_empty_info_or_an_unsafe_length(master: MasterKey, info: object, length: int) -> None:
     with pytest.raises(ValueError, match=r"info|length"):
         master.derive(info, length)  # type: ignore[arg-type]
 

@@ -97,23 +97,11 @@ def db_state() -> dict[str, Any]:
                 "pk", "encrypt_count", "decrypt_count", "sign_count", "verify_count"
             )
         ),
-        "tokens": list(
-            ApiToken.objects.order_by("pk").values_list("pk", "user_id", "expires_at", "revoked_at")
-        ),
-        "approvals": list(
-            ApprovalRequest.objects.order_by("pk").values_list("pk", "status", "decided_at")
-        ),
+        "tokens": list(ApiToken.objects.order_by("pk").values_list("pk", "user_id", "expires_at", "revoked_at")),
+        "approvals": list(ApprovalRequest.objects.order_by("pk").values_list("pk", "status", "decided_at")),
         "decisions": Approval.objects.count(),
-        "grants": sorted(
-            KeyUserObjectPermission.objects.values_list(
-                "user_id", "permission_id", "content_object_id"
-            )
-        )
-        + sorted(
-            KeyGroupObjectPermission.objects.values_list(
-                "group_id", "permission_id", "content_object_id"
-            )
-        ),
+        "grants": sorted(KeyUserObjectPermission.objects.values_list("user_id", "permission_id", "content_object_id"))
+        + sorted(KeyGroupObjectPermission.objects.values_list("group_id", "permission_id", "content_object_id")),
     }
 
 

@@ -58,9 +58,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def test_the_deployment_check_finds_no_issues(tmp_path: Path) -> None:
-    out = run(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path)
-    )
+    out = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout, out.stdout + out.stderr
 

@@ -133,9 +133,7 @@ CASES = {
 }
 
 
-def test_hostile_requests_through_the_fast_lane_are_refused_and_change_nothing(
-    app: Any, bearer: str
-) -> None:
+def test_hostile_requests_through_the_fast_lane_are_refused_and_change_nothing(app: Any, bearer: str) -> None:
     failures = []
     before = db_state()
     for name, (path, body, extra, status, code) in CASES.items():
@@ -159,9 +157,7 @@ def test_hostile_requests_through_the_fast_lane_are_refused_and_change_nothing(
             failures.append(f"{name}: the database changed")
         before = after
     if failures:
-        pytest.fail(
-            f"{len(failures)} of {len(CASES)} cases failed:\n" + "\n".join(failures), pytrace=False
-        )
+        pytest.fail(f"{len(failures)} of {len(CASES)} cases failed:\n" + "\n".join(failures), pytrace=False)
 
 
 def test_a_fast_lane_success_carries_the_security_headers(app: Any, bearer: str) -> None:

@@ -48,14 +48,10 @@ def answers(db: Any, bob: Any, create_key: Any, client: Any) -> dict[str, Any]:
         "api list": api.get("/v1/kms/keys"),
         "api error": APIClient().get("/v1/kms/keys"),
         "api 404": api.get("/v1/nothing"),
-        "api 413": api.post(
-            "/v1/kms/keys/x", data=b"{" + b" " * (5 * 2**20) + b"}", content_type="application/json"
-        ),
+        "api 413": api.post("/v1/kms/keys/x", data=b"{" + b" " * (5 * 2**20) + b"}", content_type="application/json"),
         "data plane": api.post("/v1/kms/encrypt/k", {"plaintext": "QQ=="}, format="json"),
         "data plane error": api.post("/v1/kms/decrypt/k", {"ciphertext": "junk"}, format="json"),
-        "token created": APIClient().post(
-            "/v1/auth/tokens", {"username": "bob", "password": "pw-bob"}, format="json"
-        ),
+        "token created": APIClient().post("/v1/auth/tokens", {"username": "bob", "password": "pw-bob"}, format="json"),
         "login page": client.get("/login/"),
         "admin login": client.get("/admin/login/"),
         "schema": api.get("/v1/schema"),
@@ -87,9 +83,7 @@ def test_the_docs_page_allows_only_its_own_inline_style_by_hash(answers: dict[st
     page = answers["docs"]
     html = page.content.decode()
     styles = re.findall(r"<style>(.*?)</style>", html, flags=re.S)
-    hashes = [
-        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in styles
-    ]
+    hashes = [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in styles]
     assert directives(page["Content-Security-Policy"])["style-src"] == ["'self'", *hashes]
     assert page["Content-Security-Policy"] == POLICY.replace(
         "style-src 'self'", " ".join(["style-src 'self'", *hashes])
@@ -160,9 +154,7 @@ def test_on_https_in_production_answers_carry_hsts(settings: Any, db: Any) -> No
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
 
 
-def test_in_production_session_and_csrf_cookies_are_secure_and_http_only(
-    settings: Any, client: Any, bob: Any
-) -> None:
+def test_in_production_session_and_csrf_cookies_are_secure_and_http_only(settings: Any, client: Any, bob: Any) -> None:
     settings.SESSION_COOKIE_SECURE = True
     settings.CSRF_COOKIE_SECURE = True
     page = client.get("/login/", secure=True)

@@ -45,9 +45,7 @@ def fail(times: int, username: str = "bob", addr: str = "10.1.1.1", **extra: Any
 
 def assert_locked_out(response: Any) -> None:
     assert response.status_code == 429, response.content[:300]
-    assert response.json() == {
-        "error": {"code": "locked_out", "message": response.json()["error"]["message"]}
-    }
+    assert response.json() == {"error": {"code": "locked_out", "message": response.json()["error"]["message"]}}
     assert "try again in 15 minutes" in response.json()["error"]["message"]
     assert response["Retry-After"] == "900"
     assert response["Content-Type"].startswith("application/json")
@@ -104,11 +102,7 @@ def test_the_limit_and_cool_off_come_from_settings(settings: Any, bob: Any) -> N
 def test_a_lockout_is_audited_as_a_locked_out_login(bob: Any) -> None:
     fail(5)
     obtain("pw-bob")
-    events = list(
-        AuditEvent.objects.filter(action="login")
-        .order_by("seq")
-        .values_list("outcome", "error_code")
-    )
+    events = list(AuditEvent.objects.filter(action="login").order_by("seq").values_list("outcome", "error_code"))
     assert events == [("denied", "unauthenticated")] * 4 + [("locked_out", "locked_out")] * 2
     assert not AuditEvent.objects.filter(action="token_create").exists()
 
@@ -132,9 +126,7 @@ def test_failures_of_an_unknown_username_lock_out_too(db: Any) -> None:
 @pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
 def test_a_login_page_locks_out_too(client: Any, bob: Any, path: str) -> None:
     for _ in range(4):
-        response = client.post(
-            path, {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.3.3.3"
-        )
+        response = client.post(path, {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.3.3.3")
         assert response.status_code == 200  # the form again, with its error
     response = client.post(path, {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.3.3.3")
     assert response.status_code == 429
@@ -156,17 +148,10 @@ def test_the_page_and_the_api_share_one_count(client: Any, bob: Any) -> None:
 def test_a_successful_page_login_clears_the_count(client: Any, bob: Any) -> None:
     for _ in range(4):
         client.post("/login/", {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.4.4.4")
-    response = client.post(
-        "/login/", {"username": "bob", "password": "pw-bob"}, REMOTE_ADDR="10.4.4.4"
-    )
+    response = client.post("/login/", {"username": "bob", "password": "pw-bob"}, REMOTE_ADDR="10.4.4.4")
     assert response.status_code == 302
     client.logout()
-    assert (
-        client.post(
-            "/login/", {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.4.4.4"
-        ).status_code
-        == 200
-    )
+    assert client.post("/login/", {"username": "bob", "password": "wrong"}, REMOTE_ADDR="10.4.4.4").status_code == 200
 
 
 def test_the_test_client_login_is_not_a_network_login(client: Any, bob: Any) -> None:

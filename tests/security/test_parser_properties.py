@@ -34,9 +34,7 @@ from kms.crypto import (
 from kms.crypto import filestream as fs
 from kms.crypto.filestream import FileFormatError
 
-FAST = settings(
-    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 WITH_DB = settings(
     max_examples=120,
     deadline=None,
@@ -75,9 +73,7 @@ def test_any_text_is_a_signature_that_round_trips_or_invalid_signature(text: str
 @FAST
 @given(st.one_of(st.text(), NEAR_TOKENS))
 def test_both_token_parsers_accept_exactly_the_same_texts(text: str) -> None:
-    assert _outcome(parse_ciphertext, InvalidCiphertext, text) == _outcome(
-        parse_signature, InvalidSignature, text
-    )
+    assert _outcome(parse_ciphertext, InvalidCiphertext, text) == _outcome(parse_signature, InvalidSignature, text)
 
 
 # --- bearer tokens ------------------------------------------------------------------------
@@ -103,9 +99,7 @@ def live_token(bob: Any) -> str:
 
 @WITH_DB
 @given(header=HEADERS)
-def test_any_authorization_header_is_a_user_or_unauthenticated_on_the_orm_path(
-    header: str, live_token: str
-) -> None:
+def test_any_authorization_header_is_a_user_or_unauthenticated_on_the_orm_path(header: str, live_token: str) -> None:
     from rest_framework.exceptions import AuthenticationFailed
     from rest_framework.test import APIRequestFactory
 
@@ -122,9 +116,7 @@ def test_any_authorization_header_is_a_user_or_unauthenticated_on_the_orm_path(
 
 @WITH_DB
 @given(header=HEADERS)
-def test_any_authorization_header_is_answered_401_json_by_the_data_plane(
-    header: str, live_token: str
-) -> None:
+def test_any_authorization_header_is_answered_401_json_by_the_data_plane(header: str, live_token: str) -> None:
     from django.core.cache import cache
     from rest_framework.test import APIClient
 
@@ -147,9 +139,7 @@ SEGMENT = 32
 
 
 def _valid_file(plaintext: bytes = b"attack at dawn" * 5) -> tuple[bytes, int]:
-    header = fs.new_header(
-        key_name="files", key_version=2, wrapped_key="egide:v2:d3JhcHBlZA==", segment_size=SEGMENT
-    )
+    header = fs.new_header(key_name="files", key_version=2, wrapped_key="egide:v2:d3JhcHBlZA==", segment_size=SEGMENT)
     out = io.BytesIO()
     fs.encrypt_stream(io.BytesIO(plaintext), out, header=header, data_key=KEY)
     return out.getvalue(), len(fs.encode_header(header))
@@ -178,19 +168,13 @@ def test_read_header_of_any_bytes_is_a_canonical_header_or_file_format_error(dat
 
 @FAST
 @given(st.binary(max_size=300), st.integers(0, 2**16 - 1), st.booleans())
-def test_read_header_of_any_body_behind_a_valid_preamble(
-    body: bytes, declared: int, honest: bool
-) -> None:
+def test_read_header_of_any_body_behind_a_valid_preamble(body: bytes, declared: int, honest: bool) -> None:
     length = len(body) if honest else declared
     _read_header_property(fs.MAGIC + struct.pack(">HH", fs.FORMAT_VERSION, length) + body)
 
 
 @FAST
-@given(
-    st.lists(
-        st.tuples(st.integers(0, HEADER_LENGTH - 1), st.integers(0, 255)), min_size=1, max_size=6
-    )
-)
+@given(st.lists(st.tuples(st.integers(0, HEADER_LENGTH - 1), st.integers(0, 255)), min_size=1, max_size=6))
 def test_read_header_of_a_mutated_valid_header(changes: list[tuple[int, int]]) -> None:
     data = bytearray(VALID_FILE[:HEADER_LENGTH])
     for at, value in changes:

@@ -41,9 +41,7 @@ def test_a_token_is_stored_only_as_its_sha256_digest(raw_token: str) -> None:
     assert row.token_hash == hashlib.sha256(raw_token.encode()).hexdigest()
     stored = [str(v) for v in ApiToken.objects.values_list().get()]
     assert not any(raw_token in value for value in stored)
-    assert (
-        row.prefix == raw_token[:12] and len(raw_token) - 12 >= 32
-    )  # the shown prefix leaves 32+ secret chars
+    assert row.prefix == raw_token[:12] and len(raw_token) - 12 >= 32  # the shown prefix leaves 32+ secret chars
 
 
 def test_tokens_carry_256_random_bits(bob: Any) -> None:
@@ -60,9 +58,7 @@ def test_authentication_looks_up_the_digest_never_the_token(raw_token: str) -> N
     assert hashlib.sha256(raw_token.encode()).hexdigest() in sql
 
 
-def test_the_found_digest_is_compared_in_constant_time(
-    raw_token: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_found_digest_is_compared_in_constant_time(raw_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str]] = []
     real = hmac.compare_digest
 
@@ -76,9 +72,7 @@ def test_the_found_digest_is_compared_in_constant_time(
     assert calls == [(digest, digest)]
 
 
-@pytest.mark.parametrize(
-    "guess", ["last char changed", "same prefix", "prefix only", "empty", "no prefix"]
-)
+@pytest.mark.parametrize("guess", ["last char changed", "same prefix", "prefix only", "empty", "no prefix"])
 def test_a_near_miss_is_refused_with_the_one_message(raw_token: str, guess: str) -> None:
     candidates = {
         "last char changed": raw_token[:-1] + ("A" if raw_token[-1] != "A" else "B"),
@@ -91,9 +85,7 @@ def test_a_near_miss_is_refused_with_the_one_message(raw_token: str, guess: str)
         token_authenticate(candidates[guess])
 
 
-def test_the_data_plane_also_looks_up_the_digest_never_the_token(
-    raw_token: str, create_key: Any, bob: Any
-) -> None:
+def test_the_data_plane_also_looks_up_the_digest_never_the_token(raw_token: str, create_key: Any, bob: Any) -> None:
     from guardian.shortcuts import assign_perm
     from rest_framework.test import APIClient
 

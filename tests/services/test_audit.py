@@ -193,9 +193,7 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_every_operation_writes_exactly_one_event_whether_refused_failed_or_done(
-    world, request, mallory, action
-):
+def test_every_operation_writes_exactly_one_event_whether_refused_failed_or_done(world, request, mallory, action):
     """Each phase changes nothing but its own event, so one world serves all three."""
     who, call, key_name = cases(world)[action]
     outsider_is_refused(action, call, key_name, mallory)
@@ -258,9 +256,7 @@ def failure_is_recorded(action, who, call, code, request) -> None:  # noqa: ANN0
         ("delete", "bob"),
     ],
 )
-def test_a_visible_key_used_without_permission_is_denied_with_one_event(
-    world, request, action, who
-):
+def test_a_visible_key_used_without_permission_is_denied_with_one_event(world, request, action, who):
     user = request.getfixturevalue(who)
     _who, call, key_name = cases(world)[action]
     before = last_seq()
@@ -548,9 +544,7 @@ def audit_write_fails(request, monkeypatch):
 FAILS = {"expected_exception": Exception, "match": "audit table unavailable"}
 
 
-def test_a_rotation_whose_event_cannot_be_written_leaves_no_new_version(
-    create_key, system, audit_write_fails
-):
+def test_a_rotation_whose_event_cannot_be_written_leaves_no_new_version(create_key, system, audit_write_fails):
     key = create_key("payments", "aes256")
     seq = last_seq()
     audit_write_fails()
@@ -571,9 +565,7 @@ def test_an_encryption_whose_event_cannot_be_written_returns_nothing_and_counts_
     assert KeyVersion.objects.get(key__name="payments").encrypt_count == 0
 
 
-def test_a_deletion_whose_event_cannot_be_written_does_not_delete(
-    create_key, alice, audit_write_fails
-):
+def test_a_deletion_whose_event_cannot_be_written_does_not_delete(create_key, alice, audit_write_fails):
     create_key("payments", "aes256")
     audit_write_fails()
     with pytest.raises(**FAILS):

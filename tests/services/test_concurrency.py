@@ -62,9 +62,7 @@ def no_errors(results: list[Any]) -> None:
 
 def test_simultaneous_rotations_each_add_exactly_one_version(create_key):
     key = create_key("payments", "aes256")
-    results = at_once(
-        lambda i: keys.key_rotate(actor=Actor.system(request_id=f"r{i}"), name="payments")
-    )
+    results = at_once(lambda i: keys.key_rotate(actor=Actor.system(request_id=f"r{i}"), name="payments"))
     no_errors(results)
 
     assert sorted(kv.version for kv in results) == list(range(2, THREADS + 2))
@@ -73,26 +71,19 @@ def test_simultaneous_rotations_each_add_exactly_one_version(create_key):
     assert Key.objects.get(pk=key.pk).current_version == THREADS + 1
     events = AuditEvent.objects.filter(key_name="payments", outcome="success")
     assert events.filter(action="create").count() == 1
-    assert sorted(events.filter(action="rotate").values_list("key_version", flat=True)) == list(
-        range(2, THREADS + 2)
-    )
+    assert sorted(events.filter(action="rotate").values_list("key_version", flat=True)) == list(range(2, THREADS + 2))
     assert verify_chain().ok and verify_chain().checked == THREADS + 1
 
 
 def test_simultaneous_encryptions_all_succeed_and_are_each_audited(create_key, bob):
     create_key("payments", "aes256")
-    results = at_once(
-        lambda i: ops.encrypt(actor=as_actor(bob), name="payments", plaintext=f"item {i}".encode())
-    )
+    results = at_once(lambda i: ops.encrypt(actor=as_actor(bob), name="payments", plaintext=f"item {i}".encode()))
     no_errors(results)
     assert len({r.ciphertext for r in results}) == THREADS
     assert AuditEvent.objects.filter(action="encrypt", outcome="success").count() == THREADS
     assert KeyVersion.objects.get(key__name="payments").encrypt_count == THREADS
     for i, result in enumerate(results):
-        assert (
-            ops.decrypt(actor=as_actor(bob), name="payments", ciphertext=result.ciphertext)
-            == f"item {i}".encode()
-        )
+        assert ops.decrypt(actor=as_actor(bob), name="payments", ciphertext=result.ciphertext) == f"item {i}".encode()
     assert verify_chain().ok
 
 
@@ -118,9 +109,7 @@ def test_the_first_writers_of_an_empty_trail_start_one_chain_and_one_name_makes_
     half = THREADS // 2
 
     def work(i: int):
-        return keys.key_create(
-            actor=Actor.system(), name=f"k{i}" if i < half else "same", key_type="aes256"
-        )
+        return keys.key_create(actor=Actor.system(), name=f"k{i}" if i < half else "same", key_type="aes256")
 
     results = at_once(work)
     no_errors(results[:half])

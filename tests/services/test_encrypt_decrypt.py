@@ -158,7 +158,8 @@ def test_uses_are_counted_per_version(bob, payments):
 def test_a_batch_answers_one_result_per_item_with_its_own_error(bob, payments):
     good = ops.encrypt(actor=as_actor(bob), name="payments", plaintext=b"ok").ciphertext
     results = ops.decrypt_batch(
-        actor=as_actor(bob), name="payments",
+        actor=as_actor(bob),
+        name="payments",
         items=[{"ciphertext": good}, {"ciphertext": "garbage"}, {"ciphertext": good}],
     )
     assert results[0] == b"ok" and results[2] == b"ok"

@@ -64,9 +64,7 @@ def uses_of_an_aes_key(user, system, token):
         "decrypt": lambda: ops.decrypt(actor=user, name="payments", ciphertext=token),
         "datakey": lambda: ops.datakey(actor=user, name="payments"),
         "rewrap": lambda: ops.rewrap(actor=user, name="payments", ciphertext=token),
-        "encrypt_batch": lambda: ops.encrypt_batch(
-            actor=user, name="payments", items=[{"plaintext": b"x"}]
-        ),
+        "encrypt_batch": lambda: ops.encrypt_batch(actor=user, name="payments", items=[{"plaintext": b"x"}]),
         "rotate": lambda: keys.key_rotate(actor=system, name="payments"),
         "export": lambda: keys.key_export(actor=system, name="payments"),
     }
@@ -91,18 +89,13 @@ def test_a_disabled_key_does_nothing_at_all_until_enabled(admin, user, system, p
     for action, call in uses_of_an_aes_key(user, system, token).items():
         with pytest.raises(KeyDisabled):
             call()
-        assert (
-            AuditEvent.objects.filter(action=action.split("_")[0]).first().error_code
-            == "key_disabled"
-        )
+        assert AuditEvent.objects.filter(action=action.split("_")[0]).first().error_code == "key_disabled"
     keys.key_enable(actor=admin, name="payments")
     assert fresh(payments).state == "active"
     assert ops.decrypt(actor=user, name="payments", ciphertext=token) == b"secret"
 
 
-def test_a_disabled_signing_key_neither_signs_nor_verifies_nor_gives_its_public_key(
-    admin, user, system, signer
-):
+def test_a_disabled_signing_key_neither_signs_nor_verifies_nor_gives_its_public_key(admin, user, system, signer):
     signature = ops.sign(actor=user, name="signer", data=b"d").signature
     keys.key_disable(actor=admin, name="signer")
     for call in uses_of_a_signing_key(user, system, signature).values():
@@ -137,9 +130,7 @@ def test_delete_is_soft_with_a_recovery_window_from_the_settings(admin, payments
     assert key.purge_after == clock.current + timedelta(days=7)
     assert key.versions.get().wrapped_material  # nothing wiped yet
     event = AuditEvent.objects.get(action="delete")
-    assert (
-        event.outcome == "success" and event.details["purge_after"] == key.purge_after.isoformat()
-    )
+    assert event.outcome == "success" and event.details["purge_after"] == key.purge_after.isoformat()
 
 
 def test_a_deleted_key_refuses_every_operation(admin, user, system, payments, signer):
@@ -150,9 +141,7 @@ def test_a_deleted_key_refuses_every_operation(admin, user, system, payments, si
     calls = {
         **uses_of_an_aes_key(user, system, token),
         **{f"signer-{k}": v for k, v in uses_of_a_signing_key(user, system, signature).items()},
-        "update": lambda: keys.key_update(
-            actor=admin, name="payments", changes={"description": "x"}
-        ),
+        "update": lambda: keys.key_update(actor=admin, name="payments", changes={"description": "x"}),
         "disable": lambda: keys.key_disable(actor=admin, name="payments"),
         "enable": lambda: keys.key_enable(actor=admin, name="payments"),
         "delete again": lambda: keys.key_delete(actor=admin, name="payments"),
@@ -237,9 +226,7 @@ def test_only_a_deleted_key_can_be_purged(admin, payments):
     assert bytes(fresh(payments).versions.get().wrapped_material)
 
 
-def test_the_scheduler_purges_only_keys_past_their_window(
-    admin, system, create_key, clock, settings
-):
+def test_the_scheduler_purges_only_keys_past_their_window(admin, system, create_key, clock, settings):
     settings.EGIDE_DELETION_WINDOW_DAYS = 30
     for name in ("early", "late", "restored", "kept"):
         create_key(name, "aes256")
@@ -269,9 +256,7 @@ def test_the_scheduler_uses_the_clock_when_not_told_the_time(admin, system, paym
 # --- exportable -----------------------------------------------------------------------
 
 
-def test_exportable_can_be_turned_on_later_but_never_off(
-    admin, system, payments, django_user_model
-):
+def test_exportable_can_be_turned_on_later_but_never_off(admin, system, payments, django_user_model):
     with pytest.raises(ExportDisabled):
         keys.key_export(actor=system, name="payments")
     # Turning it on needs a second person, whatever approvals_required says (issue 13).
@@ -340,9 +325,7 @@ def test_only_a_retired_version_can_be_destroyed(admin, three_versions):
     assert all(bytes(v.wrapped_material) for v in KeyVersion.objects.all())
 
 
-def test_a_destroyed_version_refuses_decrypt_and_keeps_its_row_and_counters(
-    admin, user, three_versions
-):
+def test_a_destroyed_version_refuses_decrypt_and_keeps_its_row_and_counters(admin, user, three_versions):
     ops.decrypt(actor=user, name="payments", ciphertext=three_versions[1])
     keys.key_update(actor=admin, name="payments", changes={"min_decryption_version": 2})
     with pytest.raises(VersionNotUsable, match="retired"):
@@ -377,9 +360,7 @@ def test_a_destroyed_version_is_not_served_from_the_cache(admin, user, three_ver
 def test_version_statuses_follow_the_settings(admin, three_versions):
     keys.key_update(actor=admin, name="payments", changes={"min_decryption_version": 2})
     keys.version_disable(actor=admin, name="payments", version=2)
-    statuses = [
-        v.status for v in KeyVersion.objects.filter(key__name="payments").order_by("version")
-    ]
+    statuses = [v.status for v in KeyVersion.objects.filter(key__name="payments").order_by("version")]
     assert statuses == ["retired", "disabled", "active"]
 
 
@@ -484,9 +465,7 @@ def test_invalid_setting_values_are_refused(admin, three_versions, changes):
 
 def test_min_decryption_version_accepts_its_whole_range(admin, three_versions):
     for floor in (3, 2, 1):
-        key = keys.key_update(
-            actor=admin, name="payments", changes={"min_decryption_version": floor}
-        )
+        key = keys.key_update(actor=admin, name="payments", changes={"min_decryption_version": floor})
         assert fresh(key).min_decryption_version == floor
 
 

@@ -51,22 +51,16 @@ def estate(bob, system, create_key, settings):
         create_key(name, key_type)
     for _version in (1, 2):
         for name in ("payments", "box"):
-            made["ciphertexts"].append(
-                (name, ops.encrypt(actor=user, name=name, plaintext=b"pii").ciphertext)
-            )
+            made["ciphertexts"].append((name, ops.encrypt(actor=user, name=name, plaintext=b"pii").ciphertext))
         for name in ("signer", "ec", "box"):
-            made["signatures"].append(
-                (name, ops.sign(actor=user, name=name, data=b"doc").signature)
-            )
+            made["signatures"].append((name, ops.sign(actor=user, name=name, data=b"doc").signature))
         for name in types:
             keys.key_rotate(actor=system, name=name)
     # A retired, destroyed version holds nothing left to re-wrap.
     keys.key_update(actor=system, name="signer", changes={"min_decryption_version": 2})
     keys.version_destroy(actor=system, name="signer", version=1)  # scheduled; wiped once due:
     keys.versions_destroy_due(actor=system, now=timezone.now() + timedelta(days=3660))
-    made["signatures"] = [
-        (n, sig) for n, sig in made["signatures"] if not (n == "signer" and ":v1:" in sig)
-    ]
+    made["signatures"] = [(n, sig) for n, sig in made["signatures"] if not (n == "signer" and ":v1:" in sig)]
     return made
 
 
@@ -83,9 +77,7 @@ def live_versions():
     return KeyVersion.objects.filter(destroyed_at__isnull=True)
 
 
-def test_with_the_old_key_configured_everything_still_works_before_rewrap(
-    bob, estate, use_master_keys
-):
+def test_with_the_old_key_configured_everything_still_works_before_rewrap(bob, estate, use_master_keys):
     a_id = keyring().current.id
     b = use_master_keys(KEY_B, [estate["A"]])
     assert b.id != a_id
@@ -99,9 +91,7 @@ def test_new_material_is_wrapped_under_the_new_key_at_once(system, estate, use_m
     assert kv.master_key_id == b.id
 
 
-def test_rewrap_moves_every_row_and_the_chain_key_to_the_new_master_key(
-    bob, estate, use_master_keys
-):
+def test_rewrap_moves_every_row_and_the_chain_key_to_the_new_master_key(bob, estate, use_master_keys):
     b = use_master_keys(KEY_B, [estate["A"]])
     result = rewrap_all(batch_size=3)  # several batches
     assert (result.versions, result.secrets, result.remaining) == (live_versions().count(), 1, 0)
@@ -114,9 +104,7 @@ def test_rewrap_moves_every_row_and_the_chain_key_to_the_new_master_key(
     everything_works(bob, estate)
     for kv in live_versions().select_related("key"):
         # Each row opens under B alone (not only through a warm cache).
-        assert keyring().unwrap(
-            bytes(kv.wrapped_material), aad=_aad(kv), master_key_id=kv.master_key_id
-        )
+        assert keyring().unwrap(bytes(kv.wrapped_material), aad=_aad(kv), master_key_id=kv.master_key_id)
 
 
 def test_rewrap_is_audited_and_a_second_run_has_nothing_to_do(estate, use_master_keys):

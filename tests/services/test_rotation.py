@@ -27,11 +27,7 @@ DAY = timedelta(days=1)
 
 
 def versions(name: str) -> list[int]:
-    return list(
-        KeyVersion.objects.filter(key__name=name)
-        .order_by("version")
-        .values_list("version", flat=True)
-    )
+    return list(KeyVersion.objects.filter(key__name=name).order_by("version").values_list("version", flat=True))
 
 
 def rotate_events(name: str, outcome: str = "success") -> list[AuditEvent]:
@@ -134,13 +130,9 @@ def test_a_disabled_key_waits_and_is_rotated_once_enabled_again(system, create_k
     assert [r.name for r in rotate_due(actor=system, now=day2).rotated] == ["paused"]
 
 
-def test_a_shorter_period_set_later_makes_the_key_due_from_its_last_rotation(
-    alice, system, create_key
-):
+def test_a_shorter_period_set_later_makes_the_key_due_from_its_last_rotation(alice, system, create_key):
     key = create_key("later")
-    keys.key_update(
-        actor=as_actor(alice), name="later", changes={"rotation_period": parse_duration("12h")}
-    )
+    keys.key_update(actor=as_actor(alice), name="later", changes={"rotation_period": parse_duration("12h")})
     key.refresh_from_db()
     assert key.next_rotation_at == key.last_rotated_at + timedelta(hours=12)
     assert [r.name for r in rotate_due(actor=system, now=key.next_rotation_at).rotated] == ["later"]
@@ -157,9 +149,7 @@ def test_a_manual_rotation_moves_the_next_automatic_one(alice, system, create_ke
 # --- by use -----------------------------------------------------------------------------
 
 
-def test_a_signing_key_is_rotated_when_its_version_reaches_the_signature_cap(
-    bob, system, create_key
-):
+def test_a_signing_key_is_rotated_when_its_version_reaches_the_signature_cap(bob, system, create_key):
     create_key("signer", "ed25519", max_signatures_per_version=3)
     for _ in range(2):
         ops.sign(actor=as_actor(bob), name="signer", data=b"doc")
@@ -172,9 +162,7 @@ def test_a_signing_key_is_rotated_when_its_version_reaches_the_signature_cap(
     assert ops.sign(actor=as_actor(bob), name="signer", data=b"doc").key_version == 2
 
 
-def test_an_aes_version_is_rotated_at_the_threshold_whatever_its_policy(
-    settings, system, create_key
-):
+def test_an_aes_version_is_rotated_at_the_threshold_whatever_its_policy(settings, system, create_key):
     settings.EGIDE_AES_MAX_ENCRYPTIONS = 1000
     create_key("busy", "aes256", rotation_period=parse_duration("90d"))
     current = KeyVersion.objects.filter(key__name="busy", version=1)
@@ -203,9 +191,7 @@ def test_the_aes_threshold_stays_well_below_the_hard_limit(settings):
 # --- failures ---------------------------------------------------------------------------
 
 
-def test_a_failing_rotation_does_not_stop_the_others_and_is_audited(
-    monkeypatch, system, create_key
-):
+def test_a_failing_rotation_does_not_stop_the_others_and_is_audited(monkeypatch, system, create_key):
     for name, key_type in [("a", "aes256"), ("broken", "ed25519"), ("c", "ecdsa-p256")]:
         create_key(name, key_type, rotation_period=parse_duration("1h"))
     real = keys._generate
@@ -259,9 +245,7 @@ def test_a_second_pass_for_the_same_due_time_does_nothing(system, create_key):
     assert versions("k") == [1, 2] and len(rotate_events("k")) == 1
 
 
-def test_a_scheduler_that_found_a_key_due_leaves_it_if_another_rotated_it_first(
-    monkeypatch, system, create_key
-):
+def test_a_scheduler_that_found_a_key_due_leaves_it_if_another_rotated_it_first(monkeypatch, system, create_key):
     key = create_key("k", rotation_period=parse_duration("90d"))
     day90 = key.next_rotation_at
     real, other = keys._generate, {}

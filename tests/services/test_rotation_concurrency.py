@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections, transaction
 
+from kms.durations import parse_duration
 from kms.models import AuditEvent, Key, KeyVersion
 from kms.services.actor import Actor
 from kms.services.audit import verify_chain
 from kms.services.keys import key_create
-from kms.durations import parse_duration
 from kms.services.rotation import RotationPassResult, rotate_due
 
 pytestmark = [
@@ -60,16 +60,12 @@ def due_keys():
     system = Actor.system()
     names = [f"k{i}-{t}" for i, t in enumerate(KEY_TYPES)]
     for name, key_type in zip(names, KEY_TYPES, strict=True):
-        key_create(
-            actor=system, name=name, key_type=key_type, rotation_period=parse_duration("90d")
-        )
+        key_create(actor=system, name=name, key_type=key_type, rotation_period=parse_duration("90d"))
     return names
 
 
 @pytest.mark.parametrize("skip_locked", [True, False], ids=["skip-locked", "waiting-locks"])
-def test_schedulers_running_at_once_rotate_each_key_once_per_due_time(
-    monkeypatch, due_keys, skip_locked
-):
+def test_schedulers_running_at_once_rotate_each_key_once_per_due_time(monkeypatch, due_keys, skip_locked):
     if not skip_locked:  # a database without SKIP LOCKED: schedulers wait, then re-check
         monkeypatch.setattr(type(connection.features), "has_select_for_update_skip_locked", False)
     first_due = max(Key.objects.values_list("next_rotation_at", flat=True))

@@ -68,9 +68,7 @@ def between_listing_and_claim(monkeypatch, meanwhile):
     monkeypatch.setattr(keys, "operation", operation)
 
 
-def test_a_key_deleted_again_after_the_listing_keeps_its_new_window(
-    monkeypatch, system, create_key
-):
+def test_a_key_deleted_again_after_the_listing_keeps_its_new_window(monkeypatch, system, create_key):
     # Before: the purge re-checked only "deleted" under the lock, so a key restored and
     # deleted again between the listing and the purge lost its fresh 30-day window.
     deleted_key(create_key, system, "again", window_ends=timezone.now() - DAY)
@@ -85,9 +83,7 @@ def test_a_key_deleted_again_after_the_listing_keeps_its_new_window(
     assert key.state == "deleted" and key.purge_after > timezone.now() + 29 * DAY
 
 
-def test_two_schedulers_purging_at_once_purge_once_and_write_no_false_denial(
-    monkeypatch, system, create_key
-):
+def test_two_schedulers_purging_at_once_purge_once_and_write_no_false_denial(monkeypatch, system, create_key):
     deleted_key(create_key, system, "gone", window_ends=timezone.now() - DAY)
     other = {}
 

@@ -16,9 +16,7 @@ class Command(BaseCommand):
     help = "Ship the audit spool files of this node into the audit table (and tidy dead ones)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--keep-files", action="store_true", help="keep the shipped files of dead processes"
-        )
+        parser.add_argument("--keep-files", action="store_true", help="keep the shipped files of dead processes")
 
     def handle(self, *args, keep_files: bool, **options) -> None:  # noqa: ANN002, ANN003
         shipped = ship_all(remove_orphans=not keep_files)

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kms.services.audit_spool import QUARANTINE_ACTION
 from kms.models import AuditEvent
 from kms.services.audit import verify_chain
+from kms.services.audit_spool import QUARANTINE_ACTION
 
 
 class Command(BaseCommand):

@@ -58,9 +58,7 @@ CASES: list[Any] = [
     ],
     *envelope_cases("grant remove", "DELETE", "/v1/kms/keys/aes/grants"),
     *name_cases("grant list", "GET", "/v1/kms/keys/{}/grants", NO_BODY),
-    *name_cases(
-        "grant add", "POST", "/v1/kms/keys/{}/grants", {"user": "root", "permissions": ["encrypt"]}
-    ),
+    *name_cases("grant add", "POST", "/v1/kms/keys/{}/grants", {"user": "root", "permissions": ["encrypt"]}),
     # --- approvals ---
     *[
         P(f"approval list {label}", Case("GET", f"/v1/kms/approvals?{query}"))

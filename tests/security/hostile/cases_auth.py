@@ -58,9 +58,7 @@ CASES: list[Any] = [
     ),
     P(
         "token create expires_in 59",
-        Case(
-            "POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "expires_in": 59}
-        ),
+        Case("POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "expires_in": 59}),
     ),
     P(
         "token create expires_in 10**12",
@@ -88,15 +86,11 @@ CASES: list[Any] = [
     ),
     P(
         "token create name nul",
-        Case(
-            "POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "name": "a\x00"}
-        ),
+        Case("POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "name": "a\x00"}),
     ),
     P(
         "token create name lone surrogate",
-        Case(
-            "POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "name": "\ud800"}
-        ),
+        Case("POST", "/v1/auth/tokens", {"username": "root", "password": "pw-root", "name": "\ud800"}),
     ),
     # --- GET /v1/auth/tokens, DELETE /v1/auth/tokens/<id> ---
     P(

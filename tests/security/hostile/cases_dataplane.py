@@ -548,7 +548,5 @@ CASES: list[Any] = [
             items=("invalid_signature", "invalid_request", "invalid_request"),
         ),
     ),
-    *name_cases(
-        "verify", "POST", "/v1/kms/verify/{}", {"data": "ZGF0YQ==", "signature": "egide:v1:AAAA"}
-    ),
+    *name_cases("verify", "POST", "/v1/kms/verify/{}", {"data": "ZGF0YQ==", "signature": "egide:v1:AAAA"}),
 ]

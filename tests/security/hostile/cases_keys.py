@@ -123,9 +123,7 @@ CASES: list[Any] = [
     ],
     P(
         "create max_signatures zero",
-        Case(
-            "POST", "/v1/kms/keys/new-ec", {"type": "ecdsa-p256", "max_signatures_per_version": 0}
-        ),
+        Case("POST", "/v1/kms/keys/new-ec", {"type": "ecdsa-p256", "max_signatures_per_version": 0}),
     ),
     P(
         "create max_signatures 2**63",

@@ -18,7 +18,6 @@ is `200 {"valid": false}`, and a batch answers 200 with an error in each refused
 place. Those cases say so (status 200) and are checked the same way otherwise.
 """
 
-
 from __future__ import annotations
 
 import base64
@@ -266,9 +265,7 @@ def envelope_cases(
         ),
         P(
             f"{prefix} form body",
-            Case(
-                method, path, b"a=1", status=415, content_type="application/x-www-form-urlencoded"
-            ),
+            Case(method, path, b"a=1", status=415, content_type="application/x-www-form-urlencoded"),
         ),
     ]
     if auth:
@@ -307,14 +304,8 @@ def name_cases(
     for label, text in NAMES.items():
         if not full and label not in NAMES_SAMPLE:
             continue
-        expected = (
-            dict(status=400, code="invalid_request")
-            if creates
-            else dict(status=404, code="key_not_found")
-        )
-        cases.append(
-            P(f"{prefix} name {label}", Case(method, template.format(text), body, **expected))
-        )
+        expected = dict(status=400, code="invalid_request") if creates else dict(status=404, code="key_not_found")
+        cases.append(P(f"{prefix} name {label}", Case(method, template.format(text), body, **expected)))
     for label, text in SLASHED_NAMES.items():
         if not full and label not in SLASHED_SAMPLE:
             continue
@@ -336,6 +327,7 @@ ENCRYPT = {"plaintext": "QQ=="}
 # leaves the World as it was (which each case checks). Every failing case of a group is
 # reported, by name, not just the first.
 
+
 def _send(client: Any, case: Case, world: World | None) -> Any:
     body = case.body(world) if callable(case.body) else case.body
     kwargs: dict[str, Any] = dict(case.headers)
@@ -354,16 +346,10 @@ def _check(case: Case, response: Any) -> None:
         assert 400 <= status < 500 and set(body) == {"error"}, (status, body)
     elif case.status == 200 and case.items:
         assert status == 200, (status, body)
-        assert [item.get("error", {}).get("code") for item in body["data"]["batch"]] == list(
-            case.items
-        ), body
+        assert [item.get("error", {}).get("code") for item in body["data"]["batch"]] == list(case.items), body
     elif case.status == 200:
         assert status == 200, (status, body)
-        assert (
-            body["data"] == {"valid": False}
-            or "next_cursor" in body
-            or isinstance(body["data"], list)
-        ), body
+        assert body["data"] == {"valid": False} or "next_cursor" in body or isinstance(body["data"], list), body
     else:
         assert (status, set(body)) == (case.status, {"error"}), (status, body)
         if case.code is not None:
@@ -387,7 +373,6 @@ def _fresh_budgets() -> None:
 
     cache.clear()
     AccessAttempt.objects.all().delete()
-
 
 
 def groups(cases: list[tuple[str, Case]]) -> dict[str, list[tuple[str, Case]]]:
@@ -436,11 +421,7 @@ def run_group(cases: list[tuple[str, Case]], door: str, world: World, root: Any,
             failures.append(f"{name}: raised {_where(exc)}")
         after = db_state()
         # A verification that fails (200, valid false) or a batch (200) is still a counted use.
-        changed = (
-            after != before
-            if case.status != 200
-            else without_use_counts(after) != without_use_counts(before)
-        )
+        changed = after != before if case.status != 200 else without_use_counts(after) != without_use_counts(before)
         if changed:
             failures.append(f"{name}: the database changed")
         before = after
