@@ -28,9 +28,7 @@ def boolean(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off")
 
 
-def integer(
-    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
-) -> int:
+def integer(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default

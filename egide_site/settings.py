@@ -214,14 +214,15 @@ AXES_VERBOSE = False
 # Upper bounds: past them a date overflows (a 500 on every delete) or nothing can be approved.
 EGIDE_DELETION_WINDOW_DAYS = env.integer("EGIDE_DELETION_WINDOW_DAYS", 30, minimum=1, maximum=3650)
 EGIDE_APPROVALS_REQUIRED_DEFAULT = env.integer(
-    "EGIDE_APPROVALS_REQUIRED_DEFAULT", 0, minimum=0, maximum=10  # keys.MAX_APPROVALS
+    "EGIDE_APPROVALS_REQUIRED_DEFAULT",
+    0,
+    minimum=0,
+    maximum=10,  # keys.MAX_APPROVALS
 )
 EGIDE_APPROVAL_TTL_HOURS = env.integer("EGIDE_APPROVAL_TTL_HOURS", 24, minimum=1, maximum=24 * 366)
 # NIST SP 800-38D: at most 2^32 encryptions under one key with random 96-bit nonces.
 # A version is rotated once it reaches this share of the limit (default 2^30, a quarter).
-EGIDE_AES_MAX_ENCRYPTIONS = env.integer(
-    "EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1, maximum=2**32
-)
+EGIDE_AES_MAX_ENCRYPTIONS = env.integer("EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1, maximum=2**32)
 EGIDE_KEY_CACHE_SIZE = env.integer("EGIDE_KEY_CACHE_SIZE", 4096, minimum=0)
 # API tokens: the lifetime of a token created without one (like Vault's default TTL);
 # 0 = such tokens never expire. Explicit lifetimes are bounded by 10 years.

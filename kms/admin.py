@@ -248,9 +248,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         return approver or super().has_view_permission(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
-        found = approval_services.approvals_for(
-            actor=admin_actor(request), filters=ApprovalFilter()
-        )
+        found = approval_services.approvals_for(actor=admin_actor(request), filters=ApprovalFilter())
         return found.annotate(given=Count("approvals"))
 
     @admin.display(description="decisions", ordering="given")
@@ -332,9 +330,7 @@ class PasswordForm(AdminPasswordChangeForm):
         super().__init__(user, *args, **kwargs)
         self.fields.pop("usable_password", None)
         self.fields["password1"].required = self.fields["password2"].required = True
-        self.fields["password1"].help_text = (
-            "Saving revokes every API token of this user, and is audited."
-        )
+        self.fields["password1"].help_text = "Saving revokes every API token of this user, and is audited."
 
 
 if admin.site.is_registered(User):

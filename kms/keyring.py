@@ -135,9 +135,7 @@ def public_only_material(public_der: bytes) -> bytes:
     return PUBLIC_ONLY_MARKER + public_der
 
 
-def load_version(
-    *, key_type: str, key_uid: bytes, version: int, wrapped: bytes, master_key_id: str
-) -> LoadedKey:
+def load_version(*, key_type: str, key_uid: bytes, version: int, wrapped: bytes, master_key_id: str) -> LoadedKey:
     """Unwrap and load one version's material, through the cache.
 
     `key_uid` is the key row's own uid (what the material is wrapped to and cached by),
@@ -146,9 +144,7 @@ def load_version(
     cache_key = (key_uid, version)
     loaded = _cache.get(cache_key)
     if loaded is None:
-        material = keyring().unwrap(
-            bytes(wrapped), aad=material_aad(key_uid, version), master_key_id=master_key_id
-        )
+        material = keyring().unwrap(bytes(wrapped), aad=material_aad(key_uid, version), master_key_id=master_key_id)
         kt = get_key_type(key_type)
         if material.startswith(PUBLIC_ONLY_MARKER):  # verify-only: a public key, no private material
             loaded = kt.load_public(material[len(PUBLIC_ONLY_MARKER) :])

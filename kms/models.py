@@ -103,12 +103,12 @@ class Key(models.Model):
             # regardless of case: "payments" and "PAYMENTS" cannot both be live keys, within
             # one key space (namespace: a Transit mount's keys are their own space).
             models.UniqueConstraint(
-                "namespace", Lower("name"), condition=~models.Q(state="purged"),
+                "namespace",
+                Lower("name"),
+                condition=~models.Q(state="purged"),
                 name="key_namespace_name_ci_unique_live",
             ),
-            models.CheckConstraint(
-                condition=models.Q(current_version__gte=1), name="key_current_version_positive"
-            ),
+            models.CheckConstraint(condition=models.Q(current_version__gte=1), name="key_current_version_positive"),
         ]
         indexes = [
             models.Index(fields=["state", "next_rotation_at"]),
@@ -192,8 +192,12 @@ class AuditEvent(models.Model):
     # No database constraint and no cascade: the id is part of the chained content, so
     # deleting a user must not rewrite (or block) their events; actor_name keeps the name.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-        db_constraint=False, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True, default="")
     auth_method = models.CharField(max_length=16, blank=True, default="")  # session, token, system
@@ -234,6 +238,9 @@ class AuditChainHead(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.seq}"
 
 
 class ApiToken(models.Model):
@@ -280,9 +287,7 @@ class ApprovalRequest(models.Model):
     key = models.ForeignKey(Key, on_delete=models.CASCADE, related_name="approval_requests")
     action = models.CharField(max_length=32)
     parameters = models.JSONField(default=dict, blank=True)
-    requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_requests"
-    )
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_requests")
     required = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default="pending")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -298,7 +303,8 @@ class ApprovalRequest(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["requester", "key", "fingerprint"], condition=models.Q(status="pending"),
+                fields=["requester", "key", "fingerprint"],
+                condition=models.Q(status="pending"),
                 name="one_pending_request_per_action",
             ),
         ]
@@ -319,6 +325,9 @@ class Approval(models.Model):
             models.UniqueConstraint(fields=["request", "approver"], name="one_decision_per_approver"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.decision} of request #{self.request_id} by user #{self.approver_id}"
+
 
 class StateGeneration(models.Model):
     """A counter bumped in the transaction of every change the data plane caches.
@@ -333,6 +342,9 @@ class StateGeneration(models.Model):
     class Meta:
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return f"state generation {self.n}"
+
 
 class AuditSpoolOffset(models.Model):
     """How far each node's audit spool file has been shipped into the audit table."""
@@ -344,6 +356,9 @@ class AuditSpoolOffset(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.name} shipped up to byte {self.offset}"
 
 
 from kms.transit.models import TransitMount  # noqa: E402, F401 - registered with the kms app

@@ -179,5 +179,3 @@ def world(db, create_key, system):
         sig_ed=ops.sign(actor=system, name="ed", data=b"data").signature,
         sig_rsa=ops.sign(actor=system, name="rsa", data=b"data").signature,
     )
-
-

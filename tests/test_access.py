@@ -107,9 +107,7 @@ def test_anonymous_and_none_see_nothing(estate):
 
 
 @pytest.mark.parametrize("who", ["mallory", "carol", "bob", "alice", "root"])
-def test_visible_keys_is_one_query_for_a_fresh_user(
-    estate, request, who, django_assert_num_queries
-):
+def test_visible_keys_is_one_query_for_a_fresh_user(estate, request, who, django_assert_num_queries):
     user = request.getfixturevalue(who)
     assign_perm("sign_key", request.getfixturevalue("carol"), estate["alpha"])
     user = reloaded(user)
@@ -168,9 +166,7 @@ def test_each_role_group_has_exactly_the_permissions_of_its_role(role):
 
 def test_the_roles_are_the_four_of_the_design():
     assert set(access.ROLES) == {"kms-admin", "kms-user", "kms-approver", "kms-auditor"}
-    assert set(Group.objects.filter(name__startswith="kms-").values_list("name", flat=True)) == set(
-        access.ROLES
-    )
+    assert set(Group.objects.filter(name__startswith="kms-").values_list("name", flat=True)) == set(access.ROLES)
 
 
 def test_key_administrators_and_key_users_are_separate():

@@ -32,9 +32,7 @@ def check_ids(output: str) -> list[str]:
     return sorted(set(re.findall(r"\(([a-z_]+\.[A-Z]\d+)\)", output)))
 
 
-def run(
-    args: list[str], env: dict[str, str], timeout: int = 120
-) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own manage.py, with our own arguments
         [sys.executable, str(MANAGE), *args],
         env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=timeout, check=False,
@@ -131,9 +129,7 @@ def test_a_bad_old_master_key_stops_the_start_without_echoing_it(production, mon
     assert good not in output
 
 
-def test_a_bad_master_key_file_stops_the_start_without_echoing_it(
-    production, monkeypatch, tmp_path
-):
+def test_a_bad_master_key_file_stops_the_start_without_echoing_it(production, monkeypatch, tmp_path):
     path = tmp_path / "master.key"
     path.write_text("c2hvcnQ=\n")
     env = {k: v for k, v in production.items() if k != "EGIDE_MASTER_KEY"}
@@ -159,9 +155,7 @@ def test_a_bad_master_key_file_stops_the_start_without_echoing_it(
         ({"EGIDE_KEY_CACHE_SIZE": "lots"}, "EGIDE_KEY_CACHE_SIZE"),
     ],
 )
-def test_a_bad_value_stops_the_start_with_a_message_naming_it(
-    production, monkeypatch, change, variable
-):
+def test_a_bad_value_stops_the_start_with_a_message_naming_it(production, monkeypatch, change, variable):
     env = {**production, **{k: v for k, v in change.items() if v is not None}}
     for name in [k for k, v in change.items() if v is None]:
         del env[name]

@@ -87,9 +87,7 @@ def material_secrets(key_type: str, material: str) -> set[bytes]:
         return encodings(base64.b64decode(material))
     pem = material.encode()
     # Skipping the RSA consistency check: these keys are ours, and it costs 0.3 s each.
-    private = serialization.load_pem_private_key(
-        pem, password=None, unsafe_skip_rsa_key_validation=True
-    )
+    private = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
     found = {pem, pem.replace(b"\n", b"")}
     found |= {line for line in pem.splitlines() if len(line) >= 40}  # each base64 line of the body
     for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):

@@ -326,7 +326,7 @@ def _route(request: Request, request_id: str, principal: pipeline.Principal) -> 
         return _system(request, request_id, principal, path, method)
     found = mounts.resolve(path)
     if found is None:
-        raise TransitError(404, f"no handler for route \"{path[:100]}\". route entry not found.")
+        raise TransitError(404, f'no handler for route "{path[:100]}". route entry not found.')
     space, rest = found
     parts = rest.split("/") if rest else []
     if parts and parts[0] in DATA_PATHS and method == "POST":
@@ -347,9 +347,9 @@ def _data(request: Request, request_id: str, principal: pipeline.Principal, spac
     elif len(parts) in (2, 3):
         name, path_arg = parts[1], parts[2] if len(parts) == 3 else None
         if path_arg is not None and op_name not in ("sign", "verify", "hmac"):
-            raise TransitError(404, f"no handler for route \"{request.path[:100]}\"")
+            raise TransitError(404, f'no handler for route "{request.path[:100]}"')
     else:
-        raise TransitError(404, f"no handler for route \"{request.path[:100]}\"")
+        raise TransitError(404, f'no handler for route "{request.path[:100]}"')
     body = _body(request)
     if op_name == "datakey":
         bits = _int(body.get("bits") or path_arg, "bits") or 256
@@ -426,7 +426,7 @@ def _control(request: Request, request_id: str, actor: Actor, space: Space, part
         raise MethodNotAllowed(method, ["GET"] if head == "backup" else ["POST", "PUT"])
     if head in DATA_PATHS:
         raise MethodNotAllowed(method, ["POST", "PUT"])
-    raise TransitError(404, f"no handler for route \"{request.path[:100]}\". route entry not found.")
+    raise TransitError(404, f'no handler for route "{request.path[:100]}". route entry not found.')
 
 
 def _keys(request: Request, request_id: str, actor: Actor, space: Space, parts: list[str], method: str) -> Reply:
@@ -471,7 +471,7 @@ def _keys(request: Request, request_id: str, actor: Actor, space: Space, parts: 
     if action == "import_version":
         keys.import_version(actor, name, body)
         return no_content(request_id)
-    raise TransitError(404, f"no handler for route \"{request.path[:100]}\". route entry not found.")
+    raise TransitError(404, f'no handler for route "{request.path[:100]}". route entry not found.')
 
 
 def _backup(request_id: str, actor: Actor, name: str) -> Reply:
@@ -531,7 +531,7 @@ def _encode(raw: bytes, fmt: Any) -> str:
         return base64.b64encode(raw).decode("ascii")
     if fmt == "hex":
         return raw.hex()
-    raise InvalidRequest(f"unsupported encoding format {str(fmt)[:20]!r}; must be \"hex\" or \"base64\"")
+    raise InvalidRequest(f'unsupported encoding format {str(fmt)[:20]!r}; must be "hex" or "base64"')
 
 
 def _hash(request: Request, request_id: str, path_algorithm: str | None) -> Reply:
@@ -563,7 +563,7 @@ def _system(request: Request, request_id: str, principal: pipeline.Principal, pa
         listed = mounts.mounts_list(actor=actor)
         return json_reply({**listed, "request_id": request_id, "data": listed}, 200, request_id)
     if path.startswith("sys/mounts/"):
-        mount_path = path[len("sys/mounts/"):]
+        mount_path = path[len("sys/mounts/") :]
         if mount_path.endswith("/tune"):
             raise TransitError(400, "mount tuning is not supported by Egide")
         if method == "POST":
@@ -586,7 +586,7 @@ def _system(request: Request, request_id: str, principal: pipeline.Principal, pa
                    "wrap_info": None, "auth": auth,
                    "warnings": ["Egide tokens are not renewed: their expiry is the one set at creation"]}  # fmt: skip
         return json_reply(payload, 200, request_id)
-    raise TransitError(404, f"no handler for route \"{path[:100]}\". route entry not found.")
+    raise TransitError(404, f'no handler for route "{path[:100]}". route entry not found.')
 
 
 def _token_data(principal: pipeline.Principal) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def parse_token(value: Any, what: str, *, urlsafe: bool = False) -> tuple[int, b
     error = InvalidSignature if what in ("signature", "hmac") else InvalidCiphertext
     if not isinstance(value, str) or not value.startswith(PREFIX):
         raise error(f"invalid {what}: no prefix" if isinstance(value, str) else f"{what} must be a string")
-    version_text, colon, body = value[len(PREFIX):].partition(":")
+    version_text, colon, body = value[len(PREFIX) :].partition(":")
     if not colon or not version_text.isascii() or not version_text.isdigit() or version_text.startswith("0"):
         raise error(f"invalid {what}: could not parse version")
     version = int(version_text) if len(version_text) <= 10 else MAX_VERSION + 1

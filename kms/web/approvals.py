@@ -59,8 +59,9 @@ def summary(req: ApprovalRequest) -> str:
         "restore": f"Restore deleted key '{key}'",
         "disable_version": f"Disable version {params.get('version')} of key '{key}'",
         "enable_version": f"Enable version {params.get('version')} of key '{key}' again",
-        "destroy_version": (f"Destroy version {params.get('version')} of key '{key}' for good, "
-                            "after the recovery window"),  # fmt: skip
+        "destroy_version": (
+            f"Destroy version {params.get('version')} of key '{key}' for good, after the recovery window"
+        ),  # fmt: skip
         "restore_version": f"Cancel the destruction of version {params.get('version')} of key '{key}'",
         "grant_add": f"Grant {who} {perms} on key '{key}'",
         "grant_remove": f"Remove {perms} from {who} on key '{key}'",
@@ -82,9 +83,7 @@ def _row(req: ApprovalRequest, awaiting: set[int], user: Any) -> Row:
 
 
 def _awaiting_ids(request: HttpRequest, key: str | None = None) -> set[int]:
-    found = approval_services.approvals_for(
-        actor=actor(request), filters=ApprovalFilter(awaiting_me=True, key=key)
-    )
+    found = approval_services.approvals_for(actor=actor(request), filters=ApprovalFilter(awaiting_me=True, key=key))
     return set(found.values_list("pk", flat=True))
 
 
@@ -139,14 +138,10 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reject(request: HttpRequest, request_id: int) -> HttpResponse:
-    return _decide(
-        request, request_id, approval_services.approval_reject, "Request #{id} rejected."
-    )
+    return _decide(request, request_id, approval_services.approval_reject, "Request #{id} rejected.")
 
 
 @login_required
 @require_POST
 def cancel(request: HttpRequest, request_id: int) -> HttpResponse:
-    return _decide(
-        request, request_id, approval_services.approval_cancel, "Request #{id} cancelled."
-    )
+    return _decide(request, request_id, approval_services.approval_cancel, "Request #{id} cancelled.")

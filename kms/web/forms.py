@@ -89,16 +89,12 @@ def purpose(key_type: Any) -> str:
 
 
 class KeyCreateForm(WebForm):
-    name = forms.CharField(
-        max_length=128, help_text="Letters, digits, '.', '_' or '-'; e.g. encryption-prod-payments"
-    )
+    name = forms.CharField(max_length=128, help_text="Letters, digits, '.', '_' or '-'; e.g. encryption-prod-payments")
     key_type = forms.ChoiceField(
         label="Type", initial="aes256", choices=[(name, f"{name} — {purpose(kt)}") for name, kt in KEY_TYPES.items()],
         help_text="What each type is for is listed below the form.",
     )  # fmt: skip
-    description = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
     exportable = forms.BooleanField(
         required=False, help_text="Once on, it can never be turned off; the material may leave."
     )
@@ -167,15 +163,9 @@ class KeyCreateForm(WebForm):
 
 
 class KeySettingsForm(WebForm):
-    description = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    rotation_period = DurationField(
-        required=False, max_length=12, help_text="e.g. 90d; empty: none"
-    )
-    min_encryption_version = forms.IntegerField(
-        min_value=0, help_text="0: only the current version encrypts and signs"
-    )
+    description = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    rotation_period = DurationField(required=False, max_length=12, help_text="e.g. 90d; empty: none")
+    min_encryption_version = forms.IntegerField(min_value=0, help_text="0: only the current version encrypts and signs")
     min_decryption_version = forms.IntegerField(
         min_value=1, help_text="Older versions are retired: they no longer decrypt or verify"
     )
@@ -219,9 +209,7 @@ class ConfirmNameForm(WebForm):
 
 
 class GrantForm(WebForm):
-    principal = forms.ChoiceField(
-        label="Grant to", choices=[("user", "a user"), ("group", "a group")], initial="user"
-    )
+    principal = forms.ChoiceField(label="Grant to", choices=[("user", "a user"), ("group", "a group")], initial="user")
     who = forms.CharField(label="User or group name", max_length=150)
     permissions = forms.MultipleChoiceField(
         choices=[(p, p) for p in KEY_PERMISSIONS], widget=forms.CheckboxSelectMultiple
@@ -247,9 +235,7 @@ class PlaygroundForm(WebForm):
         label="Ciphertext or signature", required=False, max_length=4 * MAX_TEXT, strip=True,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
-    context = forms.CharField(
-        required=False, max_length=1024, help_text="Optional (aes256): must match on decrypt"
-    )
+    context = forms.CharField(required=False, max_length=1024, help_text="Optional (aes256): must match on decrypt")
     algorithm = forms.ChoiceField(
         label="Hash", required=False,
         choices=[("", "default"), *((h, h) for h in SIGNING_FIELDS["algorithm"].choices)],
@@ -280,9 +266,7 @@ class PlaygroundForm(WebForm):
 
 
 class TokenCreateForm(WebForm):
-    name = forms.CharField(
-        required=False, max_length=100, help_text="What it is for, e.g. ci-deploy"
-    )
+    name = forms.CharField(required=False, max_length=100, help_text="What it is for, e.g. ci-deploy")
     expires_in_days = forms.IntegerField(
         label="Expires in (days)", required=False, min_value=1, max_value=3650,
         help_text="Empty: the default lifetime",
@@ -315,9 +299,7 @@ class AuditFilterForm(WebForm):
     key = forms.CharField(required=False, max_length=128)
     actor = forms.CharField(required=False, max_length=150, help_text="A username, or 'system'")
     action = forms.CharField(required=False, max_length=32)
-    outcome = forms.ChoiceField(
-        required=False, choices=[("", "any outcome"), *((o, o) for o in OUTCOMES)]
-    )
+    outcome = forms.ChoiceField(required=False, choices=[("", "any outcome"), *((o, o) for o in OUTCOMES)])
     since = forms.DateTimeField(
         required=False, label="Since (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -23,9 +23,7 @@ from kms.web.common import actor, error_page, is_htmx, login_required, page, rep
 from kms.web.forms import GrantForm
 
 
-def grants_context(
-    request: HttpRequest, key: Key, perms: set[str], form: Any = None
-) -> dict[str, Any]:
+def grants_context(request: HttpRequest, key: Key, perms: set[str], form: Any = None) -> dict[str, Any]:
     """The grants section: every grant (per key and global), and the editor if allowed."""
     entries = grant_services.grants_list(actor=actor(request), name=key.name)
     for entry in entries:

@@ -32,8 +32,13 @@ from kms.web.forms import ConfirmNameForm, KeySettingsForm
 from kms.web.grants import grants_context
 
 CRYPTO = PLAYGROUND  # the uses counted per version, from the operations' declarations
-COUNTS = {"encrypt": "encrypt_count", "decrypt": "decrypt_count", "sign": "sign_count",
-          "verify": "verify_count", "hmac": "sign_count"}  # fmt: skip  (an HMAC counts as a signature)
+COUNTS = {
+    "encrypt": "encrypt_count",
+    "decrypt": "decrypt_count",
+    "sign": "sign_count",
+    "verify": "verify_count",
+    "hmac": "sign_count",
+}  # fmt: skip  (an HMAC counts as a signature)
 # The versions table's column titles: uses counted, in words (not "VERIFYS").
 COUNT_TITLES = {"encrypt": "Encryptions", "decrypt": "Decryptions", "sign": "Signatures",
                 "verify": "Verifications", "hmac": "HMACs"}  # fmt: skip
@@ -118,9 +123,7 @@ def key_panel(request: HttpRequest, name: str, settings_form: Any = None) -> Htt
     return render(request, "keys/_key_panel.html", {**context, "is_partial": True})
 
 
-def _act(
-    request: HttpRequest, name: str, call: Callable[..., Any], done: str | Callable[[Any], str]
-) -> HttpResponse:
+def _act(request: HttpRequest, name: str, call: Callable[..., Any], done: str | Callable[[Any], str]) -> HttpResponse:
     """Call one service as this user and say how it went (`done` may read the result)."""
     try:
         result = call(actor=actor(request), name=name)

@@ -70,9 +70,7 @@ def _sign_options(form: PlaygroundForm) -> dict[str, Any]:
 def _run(who: Actor, op: str, form: PlaygroundForm) -> dict[str, Any]:
     name = form.cleaned_data["key"]
     if op == "encrypt":
-        out = crypto_ops.encrypt(
-            actor=who, name=name, plaintext=form.data_bytes(), context=form.context_bytes()
-        )
+        out = crypto_ops.encrypt(actor=who, name=name, plaintext=form.data_bytes(), context=form.context_bytes())
         return {"output": out.ciphertext, "version": out.key_version}
     if op == "decrypt":
         plain = crypto_ops.decrypt(

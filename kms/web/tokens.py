@@ -21,8 +21,13 @@ from kms.web.forms import TokenCreateForm
 
 def _context(request: HttpRequest, form: TokenCreateForm, **extra: Any) -> dict[str, Any]:
     tokens = token_services.tokens_of(request.user)
-    return {"form": form, "tokens": tokens, "now": timezone.now(),
-            "default_days": settings.EGIDE_TOKEN_TTL_DAYS, **extra}
+    return {
+        "form": form,
+        "tokens": tokens,
+        "now": timezone.now(),
+        "default_days": settings.EGIDE_TOKEN_TTL_DAYS,
+        **extra,
+    }
 
 
 def _password_confirmed(request: HttpRequest, form: TokenCreateForm) -> bool:
@@ -70,6 +75,4 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         messages.success(request, f"Token {token.prefix}… revoked.")
     if not is_htmx(request):
         return redirect("tokens")
-    return page(
-        request, "tokens/list.html", "tokens/_tokens.html", _context(request, TokenCreateForm())
-    )
+    return page(request, "tokens/list.html", "tokens/_tokens.html", _context(request, TokenCreateForm()))

@@ -20,8 +20,9 @@ def root(django_user_model):
     from kms.services.tokens import token_create
 
     user = make_user(django_user_model, "root-admin", superuser=True)
-    _token, raw = token_create(actor=Actor(user=user, source="api", auth_method="session"), user=user,
-                               name="transit root")
+    _token, raw = token_create(
+        actor=Actor(user=user, source="api", auth_method="session"), user=user, name="transit root"
+    )
     return raw
 
 

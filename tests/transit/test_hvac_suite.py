@@ -26,7 +26,7 @@ SUITE = "tests/integration_tests/api/secrets_engines/test_transit.py"
 CACHE = REPO / "var" / "test-cache"
 # Every test of hvac's suite passes (backup/restore since they map onto kms.services.backups).
 EXPECTED_UNSUPPORTED: set[str] = set()
-SHIM_UTILS = '''
+SHIM_UTILS = """
 import base64
 
 
@@ -41,7 +41,7 @@ def vault_version_lt(supported_version):
 
 def vault_version_ge(supported_version):
     return True
-'''
+"""
 SHIM_CASE = '''
 import os
 

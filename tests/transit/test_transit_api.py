@@ -91,8 +91,6 @@ def test_errors_in_transits_shape(client, vault, django_user_model):
     assert status == 400 and body["errors"]
 
 
-
-
 def test_a_gated_action_names_its_approval_request(client, django_user_model):
     from django.contrib.auth.models import Group
 

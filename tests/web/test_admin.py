@@ -54,10 +54,7 @@ def test_it_refuses_to_change_or_delete_an_audit_event(as_root, aes_key):
     event = AuditEvent.objects.first()
     change = as_root.post(f"/admin/kms/auditevent/{event.pk}/change/", {"action": "x"})
     assert change.status_code == 403
-    assert (
-        as_root.post(f"/admin/kms/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
-        == 403
-    )
+    assert as_root.post(f"/admin/kms/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk, action=event.action).exists()
 
 
@@ -106,9 +103,7 @@ def test_its_disable_and_enable_actions(as_root, aes_key):
 def test_its_actions_obey_approvals(alice):
     """The admin is for superusers only (break-glass): a key administrator with staff status
     cannot reach its actions, so nothing there bypasses the approvals that bind them."""
-    key = key_create(
-        actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1
-    )
+    key = key_create(actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1)
     alice.is_staff = True
     alice.save()
     data = {"action": "disable_keys", "_selected_action": [key.pk]}
@@ -120,9 +115,7 @@ def test_its_actions_obey_approvals(alice):
 
 def test_a_superuser_acts_alone_there_and_is_flagged(as_root, alice):
     """Break-glass (issue 13): no approval, and the event says a superuser did it."""
-    key = key_create(
-        actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1
-    )
+    key = key_create(actor=web_actor(alice), name="guarded", key_type="aes256", approvals_required=1)
     as_root.post("/admin/kms/key/", {"action": "disable_keys", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.state == "disabled" and not ApprovalRequest.objects.exists()
@@ -144,9 +137,7 @@ def test_its_approve_action_runs_the_request(as_root, alice):
 
 def test_its_revoke_action_revokes_tokens(as_root, bob):
     token, _ = token_create(actor=web_actor(bob), user=bob, name="ci")
-    as_root.post(
-        "/admin/kms/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}
-    )
+    as_root.post("/admin/kms/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]})
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
 
 

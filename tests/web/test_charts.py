@@ -34,9 +34,7 @@ def test_it_hides_the_counts_of_a_key_you_may_not_see(mallory, aes_key):
 
 def test_it_scales_bars_to_a_round_top():
     start = date(2030, 1, 1)
-    days = [
-        DayCount(start + timedelta(days=i), ok=i, failed=1 if i == 29 else 0) for i in range(30)
-    ]
+    days = [DayCount(start + timedelta(days=i), ok=i, failed=1 if i == 29 else 0) for i in range(30)]
     chart = bar_chart(days)
     assert [t.value for t in chart.ticks] == [0, 25, 50]
     tallest = chart.bars[-1]

@@ -24,17 +24,12 @@ def test_it_lists_per_key_and_role_grants(as_bob, aes_key):
 def test_it_adds_a_grant_for_a_user(as_alice, mallory, aes_key):
     data = {"principal": "user", "who": "mallory", "permissions": ["view", "encrypt"]}
     response = as_alice.post("/keys/payments/grants/add/", data, follow=True)
-    assert (
-        "Granted view, encrypt on &#x27;payments&#x27; to user mallory."
-        in response.content.decode()
-    )
+    assert "Granted view, encrypt on &#x27;payments&#x27; to user mallory." in response.content.decode()
     assert access.permissions_on(mallory, aes_key) == ["view", "encrypt"]
 
 
 def test_it_removes_one_permission_in_place(as_alice, alice, mallory, aes_key):
-    grant_add(
-        actor=web_actor(alice), name="payments", user="mallory", permissions=["view", "encrypt"]
-    )
+    grant_add(actor=web_actor(alice), name="payments", user="mallory", permissions=["view", "encrypt"])
     data = {"kind": "user", "who": "mallory", "permissions": "encrypt"}
     html = htmx(as_alice, "post", "/keys/payments/grants/remove/", data).content.decode()
     assert html.lstrip().startswith('<section id="grants"')
@@ -106,7 +101,7 @@ def test_a_refused_grant_keeps_what_was_typed_and_says_why_beside_the_field(as_r
     assert html.lstrip().startswith('<section id="grants"')
     assert 'value="nobdoy"' in html
     assert html.count("checked") == 2  # view and encrypt still ticked
-    who = html[html.index('name="who"'):]
+    who = html[html.index('name="who"') :]
     assert who.index("no user named &#x27;nobdoy&#x27;") < who.index("Permissions")  # beside its field
     # to someone who may not see users: the refusal, for the form, and what was typed kept
     html = htmx(as_alice, "post", "/keys/payments/grants/add/", data).content.decode()

@@ -27,9 +27,7 @@ def test_pages_run_under_a_csp_without_unsafe_inline(as_root, aes_key, signing_k
 @pytest.mark.parametrize("url", PAGES)
 def test_every_input_has_a_label(as_root, aes_key, signing_key, url):
     html = as_root.get(url).content.decode()
-    ids = re.findall(
-        r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|submit)")[^>]*\sid="([^"]+)"', html
-    )
+    ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|submit)")[^>]*\sid="([^"]+)"', html)
     labelled = set(re.findall(r'<label[^>]*\sfor="([^"]+)"', html))
     unlabelled = [i for i in ids if i not in labelled and not i.startswith("id_permissions_")]
     assert not unlabelled

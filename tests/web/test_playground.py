@@ -19,9 +19,7 @@ def test_it_encrypts_and_decrypts(as_bob, aes_key):
     assert ciphertext.startswith("egide:v1:")
     decrypted = post(as_bob, "decrypt", key="payments", token=ciphertext, context="order-7")
     assert decrypted.context["result"]["output_data"] == {"text": "card 4111", "is_base64": False}
-    assert '<textarea id="decrypt-output" rows="3" readonly>card 4111</textarea>' in (
-        decrypted.content.decode()
-    )
+    assert '<textarea id="decrypt-output" rows="3" readonly>card 4111</textarea>' in (decrypted.content.decode())
     assert decrypted["Cache-Control"].startswith("max-age=0")
 
 
@@ -36,9 +34,7 @@ def test_it_takes_base64_and_shows_binary_as_base64(as_bob, aes_key):
 
 
 def test_it_says_why_decryption_failed(as_bob, aes_key):
-    ciphertext = post(as_bob, "encrypt", key="payments", text="x", context="a").context["result"][
-        "output"
-    ]
+    ciphertext = post(as_bob, "encrypt", key="payments", text="x", context="a").context["result"]["output"]
     wrong = post(as_bob, "decrypt", key="payments", token=ciphertext, context="b")
     assert wrong.context["result"] is None
     assert "could not be decrypted" in wrong.content.decode()
@@ -48,9 +44,9 @@ def test_it_signs_and_verifies(as_bob, signing_key):
     signed = post(as_bob, "sign", key="signer", text="contract v1")
     signature = signed.context["result"]["output"]
     assert signature.startswith("egide:v1:")
-    assert post(as_bob, "verify", key="signer", text="contract v1", token=signature).context[
-        "result"
-    ] == {"valid": True}
+    assert post(as_bob, "verify", key="signer", text="contract v1", token=signature).context["result"] == {
+        "valid": True
+    }
     tampered = post(as_bob, "verify", key="signer", text="contract v2", token=signature)
     assert tampered.context["result"] == {"valid": False}
     assert "✘ Invalid signature" in tampered.content.decode()

@@ -12,9 +12,7 @@ def test_it_creates_a_token_and_shows_it_once(as_bob):
     raw = response.context["created"]["raw"]
     assert raw.startswith("egd_") and raw in response.content.decode()
     assert "Copy it now: it will not be shown again." in response.content.decode()
-    assert (
-        response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
-    )
+    assert response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get(name="ci")
     assert token_authenticate(raw).pk == token.pk and token.expires_at is not None
     again = as_bob.get("/tokens/").content.decode()

@@ -94,8 +94,9 @@ def run_datakey(key: KeySnap, versions: Versions, items: Sequence[Any], options:
     versions.count(version, "encrypt")
     shown = plaintext if options["kind"] == "plaintext" else None
     result = {"ciphertext": formats.token(version, blob), "key_version": version, "plaintext": shown}
-    return Outcome([result], versions.counts, version, _flag(options, {"kind": options["kind"],
-                                                                       "bits": options["bits"]}))
+    return Outcome(
+        [result], versions.counts, version, _flag(options, {"kind": options["kind"], "bits": options["bits"]})
+    )
 
 
 def render_datakey(result: dict[str, Any]) -> dict[str, Any]:

@@ -45,9 +45,7 @@ def browser() -> Iterator[Any]:
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[dev]')")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
 
@@ -55,9 +53,7 @@ def browser() -> Iterator[Any]:
 @contextmanager
 def open_page(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
     """A fresh browser context and page; fails if the browser reported a CSP violation."""
-    context = browser.new_context(
-        base_url=base_url, viewport={"width": 1280, "height": 900}, **options
-    )
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, **options)
     context.set_default_timeout(10_000)
     tab = context.new_page()
     violations: list[str] = []
