@@ -62,8 +62,8 @@ bench-smoke: $(DEV)
 ## Lint and types, as .ci/run runs them: ruff (rules and format) over the tree, mypy on the
 ## typed core (kms/crypto, kms/rules.py, kms/dataplane; see [tool.mypy] in pyproject.toml).
 lint: $(DEV)
-	$(BIN)/ruff check kms egide_site tests bench scripts
-	$(BIN)/ruff format --check kms egide_site tests bench scripts
+	$(BIN)/ruff check kms egide_site egide tests bench scripts
+	$(BIN)/ruff format --check kms egide_site egide tests bench scripts
 	EGIDE_DEV=1 $(BIN)/mypy
 
 clean:

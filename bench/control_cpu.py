@@ -56,7 +56,9 @@ from kms.services.keys import key_create  # noqa: E402
 from kms.services.tokens import token_create  # noqa: E402
 
 User = get_user_model()
-root = User.objects.filter(username="bench").first() or User.objects.create_superuser("bench", password="b-" + os.urandom(8).hex())  # noqa: E501
+root = User.objects.filter(username="bench").first() or User.objects.create_superuser(
+    "bench", password="b-" + os.urandom(8).hex()
+)  # noqa: E501
 TOKEN = token_create(actor=Actor.system(), user=root)[1]
 from django.test import Client  # noqa: E402
 

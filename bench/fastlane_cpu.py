@@ -27,12 +27,18 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
 WORK = tempfile.mkdtemp(prefix="egide-cpu-")
 os.environ.setdefault("EGIDE_DEV", "1")
 os.environ.update(
-    DATABASE_URL=f"sqlite:///{WORK}/db.sqlite3", EGIDE_VAR_DIR=WORK, EGIDE_AUDIT_SINK="spool",
-    EGIDE_AUDIT_SHIP_INTERVAL_MS="3600000", EGIDE_STATE_WINDOW_MS="250",
-    EGIDE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
-    EGIDE_THROTTLE_TOKEN="100000000/min", EGIDE_THROTTLE_ADDRESS="100000000/min",
-    DJANGO_SETTINGS_MODULE="egide_site.settings",
-)  # fmt: skip
+    {
+        "DATABASE_URL": f"sqlite:///{WORK}/db.sqlite3",
+        "EGIDE_VAR_DIR": WORK,
+        "EGIDE_AUDIT_SINK": "spool",
+        "EGIDE_AUDIT_SHIP_INTERVAL_MS": "3600000",
+        "EGIDE_STATE_WINDOW_MS": "250",
+        "EGIDE_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "EGIDE_THROTTLE_TOKEN": "100000000/min",  # rates, not secrets: no throttling in the measure
+        "EGIDE_THROTTLE_ADDRESS": "100000000/min",
+        "DJANGO_SETTINGS_MODULE": "egide_site.settings",
+    }
+)
 sys.path.insert(0, os.getcwd())
 
 import django  # noqa: E402

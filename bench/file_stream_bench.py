@@ -85,17 +85,13 @@ def raw_seconds(segment: int, total: int, repeat: int, decrypt: bool) -> float:
 
 def stream_seconds(segment: int, total: int, repeat: int, workdir: str) -> tuple[float, float]:
     """Median seconds of encrypt_stream and decrypt_stream over `total` plaintext bytes."""
-    header = fs.new_header(
-        key_name="bench", key_version=1, wrapped_key="egide:v1:AAAA", segment_size=segment
-    )
+    header = fs.new_header(key_name="bench", key_version=1, wrapped_key="egide:v1:AAAA", segment_size=segment)
     path = os.path.join(workdir, f"bench-{segment}.egide")
     with open(os.devnull, "wb", buffering=0) as sink:
 
         def encrypt() -> None:
             with open("/dev/zero", "rb", buffering=0) as zero:
-                fs.encrypt_stream(
-                    cast(BinaryIO, Limited(zero, total)), sink, header=header, data_key=KEY
-                )
+                fs.encrypt_stream(cast(BinaryIO, Limited(zero, total)), sink, header=header, data_key=KEY)
 
         def decrypt() -> None:
             with open(path, "rb", buffering=0) as src:
@@ -104,9 +100,7 @@ def stream_seconds(segment: int, total: int, repeat: int, workdir: str) -> tuple
 
         enc = median_seconds(encrypt, repeat)
         with open("/dev/zero", "rb", buffering=0) as zero, open(path, "wb") as out:
-            fs.encrypt_stream(
-                cast(BinaryIO, Limited(zero, total)), out, header=header, data_key=KEY
-            )
+            fs.encrypt_stream(cast(BinaryIO, Limited(zero, total)), out, header=header, data_key=KEY)
         decrypt()  # warm the page cache
         dec = median_seconds(decrypt, repeat)
     os.unlink(path)

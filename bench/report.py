@@ -158,19 +158,14 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         app = med([1e6 * r["app_cpu_s"] / r["requests"] for r in runs if r["requests"]])
         dbc = med([1e6 * r["db_cpu_s"] / r["requests"] for r in runs if r["requests"]])
         cpu = f"{fmt(app)} + {fmt(dbc)}" if db == "postgres" else f"{fmt(app)} + (in-process)"
-        latency = (
-            f"{med([r['p50_us'] for r in runs]) / 1000:.2f} / "
-            f"{med([r['p99_us'] for r in runs]) / 1000:.2f}"
-        )
+        latency = f"{med([r['p50_us'] for r in runs]) / 1000:.2f} / {med([r['p99_us'] for r in runs]) / 1000:.2f}"
         errors = error_text(runs)
         line = f"| {first['op']} | {first['keytype']} | {first['payload']} | {first['conc']} "
         b = bao.get(k, [])
         if not with_bao:
             line += f"| {spread(rps)} | {spread(items)} | {latency} | {cpu} "
         elif not b:
-            line += (
-                f"| {spread(rps)} | - | - | {spread(items)} / - | {latency} | - | {cpu} | - | - "
-            )
+            line += f"| {spread(rps)} | - | - | {spread(items)} / - | {latency} | - | {cpu} | - | - "
         else:
             brps = [x["rps"] for x in b]
             bcpu = med([x["cpu_us"] for x in b])
@@ -212,10 +207,7 @@ def runs_of(results: list[dict], server: str) -> list[dict]:
 def leg_load(results: list[dict], server: str) -> str:
     """Share of the machine used by other processes during a whole leg (median over rounds)."""
     legs = [r for r in results if r["kind"] == "leg" and r["server"] == server and r["wall_s"]]
-    shares = [
-        max(r["machine_cpu_s"] - r["own_cpu_s"], 0.0) / (r["wall_s"] * (os.cpu_count() or 1))
-        for r in legs
-    ]
+    shares = [max(r["machine_cpu_s"] - r["own_cpu_s"], 0.0) / (r["wall_s"] * (os.cpu_count() or 1)) for r in legs]
     return f"{med(shares):.0%}" if shares else ""
 
 
@@ -325,9 +317,7 @@ def main() -> int:
     lines = (outdir / "meta.txt").read_text().splitlines()
     meta = dict(line.split("=", 1) for line in lines if "=" in line)
     failed = [line.split("=", 1)[1] for line in lines if line.startswith("failed=")]
-    results = [
-        json.loads(line) for line in (outdir / "results.jsonl").read_text().splitlines() if line
-    ]
+    results = [json.loads(line) for line in (outdir / "results.jsonl").read_text().splitlines() if line]
     bao = read_openbao(outdir)
     with_bao = bool(bao)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -353,9 +343,7 @@ def main() -> int:
     if rounds > 1:
         out.append(f"- Request rows: median over {rounds} rounds (min-max in brackets).")
     for leg in failed:
-        out.append(
-            f"- **FAILED: {leg}**: no figures from it (its server log is in {meta['outdir']})."
-        )
+        out.append(f"- **FAILED: {leg}**: no figures from it (its server log is in {meta['outdir']}).")
     out.append("")
     for server in dict.fromkeys(r["server"] for r in results if r["kind"] == "rpc"):
         out += request_table(server, results, bao, with_bao)

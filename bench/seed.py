@@ -61,8 +61,7 @@ def seed_keys(count: int, prefix: str) -> None:
         while made < count:
             n = min(BATCH, count - made)
             keys = Key.objects.bulk_create(
-                Key(name=f"{prefix}{start + made + i:07d}", key_type="aes256", last_rotated_at=now)
-                for i in range(n)
+                Key(name=f"{prefix}{start + made + i:07d}", key_type="aes256", last_rotated_at=now) for i in range(n)
             )
             if any(k.pk is None for k in keys):  # a backend without RETURNING
                 keys = list(Key.objects.filter(name__in=[k.name for k in keys]))

@@ -48,8 +48,9 @@ class Config:
             state_window_s=settings.EGIDE_STATE_WINDOW_MS / 1000.0,
             audit_sink=settings.EGIDE_AUDIT_SINK,
             audit_fsync=bool(settings.EGIDE_AUDIT_FSYNC),
-            throttles={scope: _rate(getattr(settings, f"EGIDE_THROTTLE_{scope.upper()}"))
-                       for scope in ("token", "address")},  # fmt: skip
+            throttles={
+                scope: _rate(getattr(settings, f"EGIDE_THROTTLE_{scope.upper()}")) for scope in ("token", "address")
+            },  # fmt: skip
             ssl_redirect=bool(settings.SECURE_SSL_REDIRECT),
             proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER,
             use_x_forwarded_host=bool(settings.USE_X_FORWARDED_HOST),

@@ -314,4 +314,3 @@ def _serve(request: Request, request_id: str) -> Reply:
     rendered = [errors.item(r) if isinstance(r, ItemError) else operation.render(r) for r in outcome.results]
     data = rendered[0] if options["single"] else {"batch": rendered}
     return json_reply({"data": data}, 200, request_id)
-

@@ -66,11 +66,7 @@ class AuditFilter:
 
     def details(self) -> dict[str, Any]:
         """The filter as it goes into the audit event of the search itself."""
-        return {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in asdict(self).items()
-            if v
-        }
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items() if v}
 
 
 @dataclass(frozen=True)
@@ -102,9 +98,7 @@ def _filtered(filters: AuditFilter) -> QuerySet[AuditEvent]:
     return events.order_by("-seq")
 
 
-def audit_search(
-    *, actor: Actor, filters: AuditFilter, before: int | None = None, limit: int = 50
-) -> AuditPage:
+def audit_search(*, actor: Actor, filters: AuditFilter, before: int | None = None, limit: int = 50) -> AuditPage:
     """The newest events matching `filters`, `limit` at a time, older than seq `before`."""
     with operation(actor, "audit_search") as op:
         _require_auditor(actor)
@@ -160,11 +154,7 @@ def key_events(*, actor: Actor, name: str, limit: int = 20) -> list[AuditEvent] 
     """The key's newest changes and uses (no READ_ACTIONS), or None when the actor may not
     read them (see above)."""
     key = key_for(actor, name, "view")
-    if not (
-        actor.is_system
-        or access.has_global(actor.user, "audit")
-        or access.can(actor.user, key, "manage")
-    ):
+    if not (actor.is_system or access.has_global(actor.user, "audit") or access.can(actor.user, key, "manage")):
         return None
     events = AuditEvent.objects.filter(key_name=key.name, key_uid=str(key.uid)).exclude(action__in=READ_ACTIONS)
     return list(events.order_by("-seq")[:limit])
@@ -181,9 +171,7 @@ class DayCount:
         return self.ok + self.failed
 
 
-def ops_per_day(
-    *, actor: Actor, name: str, days: int = 30, now: datetime | None = None
-) -> list[DayCount]:
+def ops_per_day(*, actor: Actor, name: str, days: int = 30, now: datetime | None = None) -> list[DayCount]:
     """Data-plane operations on the key for each of the last `days` UTC days, oldest first."""
     if not 1 <= days <= MAX_CHART_DAYS:
         raise InvalidRequest(f"days must be from 1 to {MAX_CHART_DAYS}")

@@ -154,9 +154,7 @@ def _settings_values(key_type: str, values: dict[str, Any]) -> dict[str, Any]:
             raise InvalidRequest(f"approvals_required must be a whole number from 0 to {MAX_APPROVALS}")
     if out.get("rotation_period") is not None:
         period = out["rotation_period"]
-        if not isinstance(period, timedelta) or not (
-            MIN_ROTATION_PERIOD <= period <= MAX_ROTATION_PERIOD
-        ):
+        if not isinstance(period, timedelta) or not (MIN_ROTATION_PERIOD <= period <= MAX_ROTATION_PERIOD):
             raise InvalidRequest("rotation_period must be from 1h to 3660d (e.g. 12h, 90d)")
     if out.get("max_signatures_per_version") is not None:
         cap = out["max_signatures_per_version"]
@@ -234,9 +232,7 @@ def key_rotate(*, actor: Actor, name: str, reason: str = "manual") -> KeyVersion
             return key_rotate_locked(op, key, new, reason=reason, now=timezone.now())
 
 
-def key_rotate_locked(
-    op: Operation, key: Key, new: NewMaterial, *, reason: str, now: datetime
-) -> KeyVersion:
+def key_rotate_locked(op: Operation, key: Key, new: NewMaterial, *, reason: str, now: datetime) -> KeyVersion:
     """Rotation itself, for a key whose row the caller has locked in its open transaction.
 
     The one implementation, shared by `key_rotate` and the scheduler (services.rotation).
@@ -665,8 +661,11 @@ def key_export(*, actor: Actor, name: str) -> dict[str, Any]:
         out = []
         for kv in key.versions.filter(destroyed_at__isnull=True).order_by("version"):
             loaded = load_version(
-                key_type=key.key_type, key_uid=key.uid.bytes, version=kv.version,
-                wrapped=kv.wrapped_material, master_key_id=kv.master_key_id,
+                key_type=key.key_type,
+                key_uid=key.uid.bytes,
+                version=kv.version,
+                wrapped=kv.wrapped_material,
+                master_key_id=kv.master_key_id,
             )
             out.append({"version": kv.version, "material": loaded.export_material()})
         with transaction.atomic():

@@ -158,8 +158,9 @@ def test_an_rsa_public_key_alone_encrypts_but_does_not_decrypt(alice, bob):
 
 def test_a_verify_only_key_takes_a_new_public_key_as_its_next_version(alice, bob):
     one, two = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
-    imports.key_import(actor=as_actor(alice), name="pub", key_type="ed25519",
-                       public_key=outside.spki_pem(one.public_key()))
+    imports.key_import(
+        actor=as_actor(alice), name="pub", key_type="ed25519", public_key=outside.spki_pem(one.public_key())
+    )
     with pytest.raises(InvalidRequest, match="takes a public key"):
         imports.key_import_version(actor=as_actor(alice), name="pub",
                                    wrapped_material=keywrap_wrap(outside.pkcs8(two), wrapping_pem(alice)))  # fmt: skip

@@ -102,7 +102,11 @@ def test_a_malformed_body_is_audited_through_either_door(door: str, root: Any, c
     event = AuditEvent.objects.order_by("-seq").first()
     assert AuditEvent.objects.count() == before + 1
     assert (event.action, event.outcome, event.error_code, event.auth_method) == (
-        "encrypt", "error", "invalid_request", "token" if door == "token" else "session")
+        "encrypt",
+        "error",
+        "invalid_request",
+        "token" if door == "token" else "session",
+    )
 
 
 # 3. ALLOWED_HOSTS and the charset ----------------------------------------------------------------

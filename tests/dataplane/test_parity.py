@@ -263,9 +263,7 @@ def test_the_event_loop_transport_answers_and_audits_like_django(
         CACHE.clear()
         with override_settings(EGIDE_STATE_WINDOW_MS=60_000):  # a window: hits are possible
             for attempt in ("first", "second"):
-                (got, here), events = events_of(
-                    lambda c=case, b=body, t=user_token: through_the_loop(lane, c, b, t)
-                )
+                (got, here), events = events_of(lambda c=case, b=body, t=user_token: through_the_loop(lane, c, b, t))
                 on_loop += here and attempt == "second"
                 if answer(*got) != reference:
                     failures.append(f"{name} ({attempt}, {'loop' if here else 'thread'}): "

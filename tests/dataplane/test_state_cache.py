@@ -65,10 +65,8 @@ def test_a_grant_removed_from_a_user_bites_at_once(bob, create_key):
 
 
 def test_with_a_window_the_cache_serves_until_the_window_ends(bearer, create_key, monkeypatch):
-    from kms.dataplane import generation
+    from kms.dataplane import generation, state
     from kms.dataplane.state import LISTENER
-
-    from kms.dataplane import state
 
     monkeypatch.setattr(LISTENER, "ensure_running", lambda: None)  # no pushes: the window alone
     monkeypatch.setattr(generation, "_pushed_here", lambda: None)

@@ -53,8 +53,10 @@ def _decrypt_in_new_process(database: str, master_key: str, cases: list[tuple]) 
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="disaster recovery is a pg_dump of PostgreSQL: run with DATABASE_URL=postgres://...")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="disaster recovery is a pg_dump of PostgreSQL: run with DATABASE_URL=postgres://...",
+)
 def test_a_pg_dump_and_the_master_key_bring_every_key_back(bob, create_key, tmp_path):
     create_key("payments", "aes256")
     create_key("box", "rsa2048")

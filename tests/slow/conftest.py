@@ -57,9 +57,7 @@ def _one_run_at_a_time():
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"another reliability run holds {LOCK_FILE} for over {LOCK_WAIT_SECONDS} s"
-                    )
+                    pytest.fail(f"another reliability run holds {LOCK_FILE} for over {LOCK_WAIT_SECONDS} s")
                 time.sleep(1)
         yield
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -77,14 +75,10 @@ def template_site(pg, _one_run_at_a_time, tmp_path_factory) -> Site:
     _drop(pg, TEMPLATE)
     pg.admin(f"CREATE DATABASE {TEMPLATE}")
     try:
-        site = Site(
-            pg, TEMPLATE, production_env(pg, TEMPLATE, workdir, master_key, secret_key), "", workdir
-        )
+        site = Site(pg, TEMPLATE, production_env(pg, TEMPLATE, workdir, master_key, secret_key), "", workdir)
         site.manage("migrate", "--no-input", timeout=300)
         out = site.manage("egide_bootstrap", "--no-save-token").stdout
-        tokens = [
-            line.split()[-1] for line in out.splitlines() if line.strip().startswith("API token")
-        ]
+        tokens = [line.split()[-1] for line in out.splitlines() if line.strip().startswith("API token")]
         assert tokens and tokens[0].startswith("egd_"), f"egide_bootstrap printed no token:\n{out}"
         site.token = tokens[0]
         site.env["EGIDE_TEST_MASTER_KEY"] = master_key  # kept for the clones (not read by Egide)
@@ -146,9 +140,7 @@ def figures(request) -> dict[str, Any]:
     }
     _FIGURES.append(entry)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{request.node.name}.json").write_text(
-        json.dumps(entry, indent=2, default=str) + "\n"
-    )
+    (ARTIFACTS / f"{request.node.name}.json").write_text(json.dumps(entry, indent=2, default=str) + "\n")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -105,9 +105,7 @@ class Site:
         )
         if check and done.returncode != 0:
             command = " ".join(args)
-            raise AssertionError(
-                f"manage.py {command}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-            )
+            raise AssertionError(f"manage.py {command}: exit {done.returncode}\n{done.stdout}\n{done.stderr}")
         return done
 
     def sql(self, query: str, params: Iterable[Any] = ()) -> list[tuple]:
@@ -116,9 +114,7 @@ class Site:
             return cursor.fetchall() if cursor.description is not None else []
 
 
-def production_env(
-    pg: Postgres, database: str, workdir: Path, master_key: str, secret_key: str
-) -> dict[str, str]:
+def production_env(pg: Postgres, database: str, workdir: Path, master_key: str, secret_key: str) -> dict[str, str]:
     """The environment of bench/run.sh's server: DEBUG off, every secret given, TLS in front."""
     env = {
         name: value
@@ -222,15 +218,11 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited while starting:\n{self.log_tail()}")
-            last = Http(self.port, self.site.token, timeout=5).request(
-                "GET", "/v1/kms/keys?limit=1"
-            )
+            last = Http(self.port, self.site.token, timeout=5).request("GET", "/v1/kms/keys?limit=1")
             if last.status == 200 and len(self.worker_pids()) >= self.workers:
                 return
             time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} not ready in {timeout:.0f} s (last: {last}):\n{self.log_tail()}"
-        )
+        raise RuntimeError(f"{self.name} not ready in {timeout:.0f} s (last: {last}):\n{self.log_tail()}")
 
     @property
     def pid(self) -> int:
@@ -286,9 +278,7 @@ class Server:
         except OSError:
             return "(no log)"
 
-    def http(
-        self, token: str | None = None, timeout: float = 10.0, keep_alive: bool = True
-    ) -> Http:
+    def http(self, token: str | None = None, timeout: float = 10.0, keep_alive: bool = True) -> Http:
         return Http(self.port, token or self.site.token, timeout=timeout, keep_alive=keep_alive)
 
 
@@ -312,8 +302,7 @@ def ship(site: Site, spool_dir: Path) -> int:
 def versions_of(site: Site, key: str) -> tuple[list[int], int]:
     """A key's version numbers (in order, duplicates kept) and its current_version."""
     rows = site.sql(
-        "SELECT v.version FROM kms_keyversion v JOIN kms_key k ON k.id = v.key_id "
-        "WHERE k.name = %s ORDER BY v.version",
+        "SELECT v.version FROM kms_keyversion v JOIN kms_key k ON k.id = v.key_id WHERE k.name = %s ORDER BY v.version",
         [key],
     )
     current = site.sql("SELECT current_version FROM kms_key WHERE name = %s", [key])[0][0]

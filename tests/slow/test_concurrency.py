@@ -41,9 +41,7 @@ SECONDS = float(os.environ.get("EGIDE_SLOW_LOAD_SECONDS", "15"))
 MAX_REQUESTS_PER_THREAD = 20_000
 
 
-def test_concurrent_clients_on_the_same_keys_leave_contiguous_versions_and_one_event_each(
-    site, servers, figures
-):
+def test_concurrent_clients_on_the_same_keys_leave_contiguous_versions_and_one_event_each(site, servers, figures):
     server = servers(name="node", workers=2)
     admin = server.http()
     for key in KEYS:
@@ -87,17 +85,13 @@ def test_concurrent_clients_on_the_same_keys_leave_contiguous_versions_and_one_e
         versions[key] = len(numbers)
         assert numbers == list(range(1, len(numbers) + 1)), f"{key}: versions {numbers}"
         assert current == len(numbers), f"{key}: current_version {current}, {len(numbers)} versions"
-        assert sorted(rotated[key]) == list(range(2, len(numbers) + 1)), (
-            f"{key}: rotations answered {rotated[key]}"
-        )
+        assert sorted(rotated[key]) == list(range(2, len(numbers) + 1)), f"{key}: rotations answered {rotated[key]}"
 
     # Audit: one event per answered request, of its action and outcome.
     audit = check_audit(site, records)
     assert audit.ok, audit.summary()
     ours = site.sql("SELECT count(*) FROM kms_auditevent WHERE request_id LIKE 'conc%%'")[0][0]
-    assert ours == len(records), (
-        f"{ours} events carry this run's request ids, {len(records)} requests were answered"
-    )
+    assert ours == len(records), f"{ours} events carry this run's request ids, {len(records)} requests were answered"
 
     # The use counts shipped from the spool: one per successful encryption/decryption.
     for op in ("encrypt", "decrypt"):
@@ -120,16 +114,13 @@ def test_concurrent_clients_on_the_same_keys_leave_contiguous_versions_and_one_e
         latency[r.op].append(r.received - r.sent)
     figures.update(
         {
-            "clients": f"{PROCESSES} processes x {THREADS_PER_PROCESS} threads, "
-            f"granian 2 workers, {len(KEYS)} keys",
+            "clients": f"{PROCESSES} processes x {THREADS_PER_PROCESS} threads, granian 2 workers, {len(KEYS)} keys",
             "load_seconds": round(elapsed, 1),
             "requests": len(records),
             "requests_per_second": round(len(records) / elapsed, 1),
             "by_operation": dict(Counter(r.op for r in records)),
             "answers": status_counts(records),
-            "latency_ms_p50_p99": {
-                op: [ms(percentile(v, 0.5)), ms(percentile(v, 0.99))] for op, v in latency.items()
-            },
+            "latency_ms_p50_p99": {op: [ms(percentile(v, 0.5)), ms(percentile(v, 0.99))] for op, v in latency.items()},
             "versions_per_key": versions,
             "audit_events_checked": audit.answered,
             "answered_but_not_in_table_after_graceful_stop": pending,

@@ -41,9 +41,7 @@ from tests.slow.traffic import (
 pytestmark = pytest.mark.slow
 
 
-def run_clients(
-    n: int, work, **kwargs
-) -> tuple[list[threading.Thread], list[list[Record]], threading.Event]:
+def run_clients(n: int, work, **kwargs) -> tuple[list[threading.Thread], list[list[Record]], threading.Event]:
     """n threads running work(i, stop) -> records; their results and the event that stops them."""
     stop = threading.Event()
     results: list[list[Record]] = [[] for _ in range(n)]
@@ -57,9 +55,7 @@ def run_clients(
     return threads, results, stop
 
 
-def join(
-    threads: list[threading.Thread], stop: threading.Event, results: list[list[Record]]
-) -> list[Record]:
+def join(threads: list[threading.Thread], stop: threading.Event, results: list[list[Record]]) -> list[Record]:
     stop.set()
     for thread in threads:
         thread.join(30)
@@ -132,18 +128,14 @@ def test_a_killed_worker_and_server_lose_no_answered_operation(site, servers, fi
     assert respawned_after is not None, f"worker {victim} not replaced: workers {workers_after}"
     served = [r for r in records if t_worker + 0.5 < r.sent < t_server and r.status == 200]
     assert served, "the surviving worker answered nothing after the kill"
-    assert any(r.status == 200 for r in records if r.sent >= t_ready), (
-        "no success after the restart"
-    )
+    assert any(r.status == 200 for r in records if r.sent >= t_ready), "no success after the restart"
 
     audit = check_audit(site, records)
     assert audit.ok, audit.summary()
     numbers, current = versions_of(site, "fault-a")
     assert numbers == list(range(1, current + 1)), f"versions {numbers}, current {current}"
     rotated = sorted(r.version for r in records if r.op == "rotate" and r.status == 200)
-    assert set(rotated) <= set(numbers) and len(rotated) == len(set(rotated)), (
-        "a rotation answered twice"
-    )
+    assert set(rotated) <= set(numbers) and len(rotated) == len(set(rotated)), "a rotation answered twice"
     assert "deadlock detected" not in server.log_text(), server.log_tail(40)
     verified, _ = verify_chain(site)
 
@@ -193,9 +185,7 @@ OUTAGE_SECONDS = 4.0
 WINDOW_S = 0.25  # EGIDE_STATE_WINDOW_MS's default: cached state may serve this long
 
 
-def test_b_database_outage_answers_503_unavailable_then_recovers_without_restart(
-    site, servers, outage, figures
-):
+def test_b_database_outage_answers_503_unavailable_then_recovers_without_restart(site, servers, outage, figures):
     cut, back = outage
     server = servers(name="node", workers=2)
     admin = server.http()
@@ -239,12 +229,7 @@ def test_b_database_outage_answers_503_unavailable_then_recovers_without_restart
         time.sleep(0.05)
         with lock:
             for name, a in answers:
-                if (
-                    a.sent >= t_back
-                    and a.status is not None
-                    and a.status < 300
-                    and name not in recovered
-                ):
+                if a.sent >= t_back and a.status is not None and a.status < 300 and name not in recovered:
                     recovered[name] = a.received - t_back
     time.sleep(1)
     records = join(threads, stop, results)
@@ -260,17 +245,9 @@ def test_b_database_outage_answers_503_unavailable_then_recovers_without_restart
         and a.status >= 500
         and not (a.status == 503 and a.code == "unavailable" and a.headers.get("retry-after"))
     ]
-    assert not server_errors, (
-        f"5xx other than 503 unavailable with Retry-After: {server_errors[:3]}"
-    )
-    late_successes = [
-        (n, ms(a.sent - t_cut))
-        for n, a in during
-        if a.status < 300 and a.sent > t_cut + WINDOW_S + 0.05
-    ]
-    assert not late_successes, (
-        f"answered as done with the database gone (ms after the cut): {late_successes[:5]}"
-    )
+    assert not server_errors, f"5xx other than 503 unavailable with Retry-After: {server_errors[:3]}"
+    late_successes = [(n, ms(a.sent - t_cut)) for n, a in during if a.status < 300 and a.sent > t_cut + WINDOW_S + 0.05]
+    assert not late_successes, f"answered as done with the database gone (ms after the cut): {late_successes[:5]}"
     assert set(recovered) == set(kinds), f"not recovered within 15 s: {set(kinds) - set(recovered)}"
 
     server.stop()
@@ -280,14 +257,9 @@ def test_b_database_outage_answers_503_unavailable_then_recovers_without_restart
     verified, _ = verify_chain(site)
     figures.update(
         {
-            "outage": f"{OUTAGE_SECONDS:g} s: pg_terminate_backend + "
-            f"ALLOW_CONNECTIONS false on {site.database}",
-            "answers_during_outage": dict(
-                Counter(f"{n} {a.status} {a.code}".strip() for n, a in during)
-            ),
-            "successes_during_outage_ms_after_cut": [
-                ms(a.sent - t_cut) for _, a in during if a.status < 300
-            ],
+            "outage": f"{OUTAGE_SECONDS:g} s: pg_terminate_backend + ALLOW_CONNECTIONS false on {site.database}",
+            "answers_during_outage": dict(Counter(f"{n} {a.status} {a.code}".strip() for n, a in during)),
+            "successes_during_outage_ms_after_cut": [ms(a.sent - t_cut) for _, a in during if a.status < 300],
             "first_success_after_recovery_ms": {k: ms(v) for k, v in sorted(recovered.items())},
             "answers_total": status_counts(records),
             "events_shipped_by_kms_audit_ship": shipped,
@@ -315,9 +287,7 @@ def tiny_spool(tmp_path):
                 break
 
 
-def test_c_a_full_spool_refuses_operations_instead_of_answering_unaudited(
-    site, tiny_spool, servers, figures
-):
+def test_c_a_full_spool_refuses_operations_instead_of_answering_unaudited(site, tiny_spool, servers, figures):
     filler = tiny_spool / "filler"
     filler.write_bytes(b"x" * 24 * 1024)  # freed later: the disk gets space back
     server = servers(name="full", workers=2, spool_dir=tiny_spool)
@@ -342,12 +312,8 @@ def test_c_a_full_spool_refuses_operations_instead_of_answering_unaudited(
     assert set(statuses) <= {200, 503}, f"answers other than 200 and 503: {statuses}"
     refused = [r for r in records if r.status == 503]
     assert all(r.code == "unavailable" and not r.ciphertext_in_body for r in refused)
-    assert all(r.status == 200 for r in records[full_at:]), (
-        "no recovery once the disk had space again"
-    )
-    corrupt = site.sql("SELECT count(*) FROM kms_auditevent WHERE action = 'audit_spool_corrupt'")[
-        0
-    ][0]
+    assert all(r.status == 200 for r in records[full_at:]), "no recovery once the disk had space again"
+    corrupt = site.sql("SELECT count(*) FROM kms_auditevent WHERE action = 'audit_spool_corrupt'")[0][0]
     audit = check_audit(site, records)
     assert audit.ok, f"{audit.summary()}; audit_spool_corrupt events: {corrupt}"
     assert corrupt == 0, f"{corrupt} spool lines could not be read back"
@@ -355,23 +321,16 @@ def test_c_a_full_spool_refuses_operations_instead_of_answering_unaudited(
     refusals_recorded = len(refused) - len(recorded_refusals.missing)
     assert refusals_recorded == 0, f"{refusals_recorded} refused operations were recorded as done"
     counted = site.sql(
-        "SELECT sum(v.encrypt_count) FROM kms_keyversion v JOIN kms_key k ON k.id = v.key_id "
-        "WHERE k.name = 'fault-c'"
+        "SELECT sum(v.encrypt_count) FROM kms_keyversion v JOIN kms_key k ON k.id = v.key_id WHERE k.name = 'fault-c'"
     )[0][0]
     counted = int(counted or 0)
-    assert counted == audit.answered, (
-        f"encrypt_count {counted}, {audit.answered} answered successes"
-    )
+    assert counted == audit.answered, f"encrypt_count {counted}, {audit.answered} answered successes"
     verified, _ = verify_chain(site)
     figures.update(
         {
-            "spool": "tmpfs of 64 KiB (24 KiB of it a filler file, removed after the fill), "
-            "granian 2 workers",
+            "spool": "tmpfs of 64 KiB (24 KiB of it a filler file, removed after the fill), granian 2 workers",
             "answers_until_full": dict(Counter(r.status for r in records[:full_at])),
-            "first_refusal_after_requests": next(
-                i for i, r in enumerate(records) if r.status == 503
-            )
-            + 1,
+            "first_refusal_after_requests": next(i for i, r in enumerate(records) if r.status == 503) + 1,
             "answers_after_space_freed": dict(Counter(r.status for r in records[full_at:])),
             "successes_checked_one_event_each": audit.answered,
             "refusals_with_an_event": refusals_recorded,
@@ -433,15 +392,11 @@ def test_c_an_unwritable_audit_table_refuses_operations_instead_of_answering_una
     after = {"encrypt": http.encrypt("fault-t").status, "rotate": http.rotate("fault-t").status}
 
     answers = Counter(f"{name} {a.status} {a.code}" for name, a in attempts)
-    assert all(a.status == 503 and a.code == "unavailable" for _, a in attempts), (
-        f"answers: {answers}"
-    )
+    assert all(a.status == 503 and a.code == "unavailable" for _, a in attempts), f"answers: {answers}"
     assert not any("ciphertext" in a.raw or "plaintext" in a.raw for _, a in attempts)
     assert events_during == events_before, "an event was written although inserts fail"
     assert (numbers, current, state) == ([1], 1, "active"), "a refused operation changed the key"
-    assert after == {"encrypt": 200, "rotate": 200}, (
-        f"not working again once the table is writable: {after}"
-    )
+    assert after == {"encrypt": 200, "rotate": 200}, f"not working again once the table is writable: {after}"
     verified, _ = verify_chain(site)
     figures.update(
         {

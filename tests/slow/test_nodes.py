@@ -106,9 +106,7 @@ def test_a_change_through_one_node_is_seen_by_the_other(site, servers, figures, 
     probe_b = Http(b.port, site.token, keep_alive=False, prefix=f"poll-{mode}")
     changes: list[Answer] = []
     polls: list[Answer] = []
-    kinds = {
-        name: Kind() for name in ("disable", "enable", "rotate", "delete", "restore", "revoke")
-    }
+    kinds = {name: Kind() for name in ("disable", "enable", "rotate", "delete", "restore", "revoke")}
     problems: list[str] = []
 
     def change_and_watch(name: str, change: Callable[[], Answer], fresh, old, probe=None) -> None:
@@ -139,9 +137,7 @@ def test_a_change_through_one_node_is_seen_by_the_other(site, servers, figures, 
             break
         for _ in range(2 * SETTLE):  # warm both of B's workers on the current state
             polls.append(probe_b.encrypt(KEY))
-        change_and_watch(
-            "disable", lambda: via_a.state(KEY, "disable"), lambda p, _: refused(p), ok
-        )
+        change_and_watch("disable", lambda: via_a.state(KEY, "disable"), lambda p, _: refused(p), ok)
         change_and_watch("enable", lambda: via_a.state(KEY, "enable"), lambda p, _: ok(p), refused)
         change_and_watch(
             "rotate",
@@ -150,9 +146,7 @@ def test_a_change_through_one_node_is_seen_by_the_other(site, servers, figures, 
             lambda p: ok(p),
         )
         change_and_watch("delete", lambda: via_a.state(KEY, "delete"), lambda p, _: refused(p), ok)
-        change_and_watch(
-            "restore", lambda: via_a.state(KEY, "restore"), lambda p, _: ok(p), refused
-        )
+        change_and_watch("restore", lambda: via_a.state(KEY, "restore"), lambda p, _: ok(p), refused)
         token_id, raw = tokens[trial]
         with_token = Http(b.port, raw, keep_alive=False, prefix=f"tok-{mode}")
         for _ in range(2 * SETTLE):
@@ -185,23 +179,17 @@ def test_a_change_through_one_node_is_seen_by_the_other(site, servers, figures, 
             f"B polled every {POLL_S * 1000:g} ms on new connections until {SETTLE} new answers "
             "in a row",
             "delay_ms_median_max": {
-                name: [ms(percentile(k.delays, 0.5)), ms(max(k.delays))]
-                for name, k in kinds.items()
+                name: [ms(percentile(k.delays, 0.5)), ms(max(k.delays))] for name, k in kinds.items()
             },
             "stale_answers": {name: f"{k.stale} of {k.polls} polls" for name, k in kinds.items()},
             "worst_delay_ms": ms(worst),
-            "audit": f"{audit.answered} answered requests on both nodes, "
-            f"one event each: {audit.ok}",
+            "audit": f"{audit.answered} answered requests on both nodes, one event each: {audit.ok}",
             "chain": verified.split(";")[0],
         }
     )
     assert audit.ok, audit.summary()
-    assert all(len(k.delays) == TRIALS for k in kinds.values()), {
-        n: len(k.delays) for n, k in kinds.items()
-    }
+    assert all(len(k.delays) == TRIALS for k in kinds.values()), {n: len(k.delays) for n, k in kinds.items()}
     if mode == "strict":
         assert stale_total == 0, f"strict mode answered {stale_total} stale answers"
     else:
-        assert worst <= BOUND_S, (
-            f"a change took {worst:.3f} s to reach the other node (bound {BOUND_S} s)"
-        )
+        assert worst <= BOUND_S, f"a change took {worst:.3f} s to reach the other node (bound {BOUND_S} s)"

@@ -301,8 +301,7 @@ def events_by_request_id(site: Site, rids: Iterable[str]) -> dict[str, list[tupl
     rids = list(rids)
     for start in range(0, len(rids), 5000):
         rows = site.sql(
-            "SELECT request_id, action, outcome, error_code FROM kms_auditevent "
-            "WHERE request_id = ANY(%s)",
+            "SELECT request_id, action, outcome, error_code FROM kms_auditevent WHERE request_id = ANY(%s)",
             [rids[start : start + 5000]],
         )
         for rid, action, outcome, code in rows:
@@ -331,9 +330,7 @@ class AuditCheck:
         )
 
 
-def check_audit(
-    site: Site, records: list[Record], *, answered: Callable[[Record], bool] | None = None
-) -> AuditCheck:
+def check_audit(site: Site, records: list[Record], *, answered: Callable[[Record], bool] | None = None) -> AuditCheck:
     """Every answered request (by default 2xx and 4xx) has exactly one event of its action,
     success for a 2xx and denied/error for a 4xx; no request has more than one event."""
     answered = answered or (lambda r: r.status is not None and r.status < 500)
@@ -355,9 +352,7 @@ def check_audit(
             continue
         action, outcome, _code = found[0]
         expected = "success" if 200 <= r.status < 300 else ("denied", "error")
-        if action != ACTION_OF[r.op] or (
-            outcome != expected if isinstance(expected, str) else outcome not in expected
-        ):
+        if action != ACTION_OF[r.op] or (outcome != expected if isinstance(expected, str) else outcome not in expected):
             check.wrong.append(f"{r.op}:{r.status}->{action}/{outcome}:{r.rid}")
     return check
 
@@ -371,10 +366,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def status_counts(records: Iterable[Record]) -> dict[str, int]:
-    counts = Counter(
-        f"{r.op} {r.status if r.status is not None else 'no answer'} {r.code}".rstrip()
-        for r in records
-    )
+    counts = Counter(f"{r.op} {r.status if r.status is not None else 'no answer'} {r.code}".rstrip() for r in records)
     return dict(sorted(counts.items()))
 
 

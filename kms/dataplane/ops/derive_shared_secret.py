@@ -34,8 +34,11 @@ OPERATION = Operation(
     summary="Agree a raw shared secret (X25519, ECDH P-256/P-384) with a peer's public key.",
     permissions=("derive",),
     capability=("derive",),
-    item_fields={"public_key": Field("str", max_length=MAX_PEM_CHARS,
-                                     doc="the peer's public key: PEM SubjectPublicKeyInfo, same curve")},  # fmt: skip
+    item_fields={
+        "public_key": Field(
+            "str", max_length=MAX_PEM_CHARS, doc="the peer's public key: PEM SubjectPublicKeyInfo, same curve"
+        )
+    },  # fmt: skip
     single_fields={"key_version": optional("int", "derive with this version (default: current)")},
     batchable=True,
     run=run,

@@ -63,16 +63,23 @@ def render(valid: bool) -> dict[str, Any]:
 
 OPERATION = Operation(
     name="verify",
-    summary="Check a signature (or, with an hmac key, an HMAC) made by this key, any version still allowed "
-    "to verify.",
+    summary="Check a signature (or, with an hmac key, an HMAC) made by this key, any version still allowed to verify.",
     permissions=("verify",),
     capability=("verify",),
     item_fields={
         **SIGNING_FIELDS,
-        "signature": Field("str", required=False, max_length=MAX_SIGNATURE_CHARS,
-                           doc="signing keys: an `egide:v<N>:` signature (required)"),
-        "hmac": Field("str", required=False, max_length=MAX_HMAC_CHARS,
-                      doc="hmac keys: an `egide:v<N>:` HMAC (required); `algorithm` as when it was made"),
+        "signature": Field(
+            "str",
+            required=False,
+            max_length=MAX_SIGNATURE_CHARS,
+            doc="signing keys: an `egide:v<N>:` signature (required)",
+        ),
+        "hmac": Field(
+            "str",
+            required=False,
+            max_length=MAX_HMAC_CHARS,
+            doc="hmac keys: an `egide:v<N>:` HMAC (required); `algorithm` as when it was made",
+        ),
     },  # fmt: skip
     batchable=True,
     raw=RawBody("data", ("algorithm", "padding", "signature", "hmac")),
