@@ -57,6 +57,12 @@ types:
         help="allow the material to be exported later (default: never)",
     )
     p.add_argument(
+        "--backup-allowed",
+        action="store_true",
+        default=None,
+        help="allow backups of this key (egide kms backup; default: never)",
+    )
+    p.add_argument(
         "--no-deletion",
         dest="allow_deletion",
         action="store_false",
@@ -93,6 +99,7 @@ def run_create(args: argparse.Namespace, ctx: Context) -> int:
         args.name,
         args.type,
         exportable=args.exportable,
+        backup_allowed=args.backup_allowed,
         allow_deletion=args.allow_deletion,
         description=args.description,
         rotation_period=args.rotation_period,
@@ -179,6 +186,7 @@ def _register_update(commands: argparse._SubParsersAction) -> None:
   egide kms update my-encryption-key --min-decryption-version 2
   egide kms update my-signing-key --rotation-period 365d
   egide kms update my-encryption-key --no-rotation
+  egide kms update my-encryption-key --backup-allowed     # needs a second person's approval
 """,
     )
     p.add_argument("name", metavar="NAME", help="the key")
@@ -187,6 +195,8 @@ def _register_update(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--min-decryption-version", type=int, metavar="N")
     _add_switch(p, "exportable", "allow export of the material")
     _add_switch(p, "allow-deletion", "allow deletion of the key")
+    _add_switch(p, "backup-allowed", "allow backups of the key (one-way: once on, it stays on)")
+    _add_switch(p, "allow-generated-rotation", "imported keys: allow rotation with generated material")
     p.add_argument("--approvals", type=int, metavar="N", dest="approvals_required")
     _add_rotation_options(p)
     p.add_argument("--no-rotation", action="store_true", help="stop automatic rotation (no period)")
@@ -205,6 +215,8 @@ UPDATE_FIELDS = (
     "min_decryption_version",
     "exportable",
     "allow_deletion",
+    "backup_allowed",
+    "allow_generated_rotation",
     "approvals_required",
     "rotation_period",
     "max_signatures_per_version",

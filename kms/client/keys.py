@@ -22,11 +22,13 @@ class KeyCalls(BaseClient):
         rotation_period: str | None = None,
         max_signatures_per_version: int | None = None,
         approvals_required: int | None = None,
+        backup_allowed: bool | None = None,
     ) -> dict[str, Any]:
         """Create a key; return its info. Options left as None take the server's default."""
         body = compact(
             type=type,
             exportable=exportable,
+            backup_allowed=backup_allowed,
             allow_deletion=allow_deletion,
             description=description,
             rotation_period=rotation_period,

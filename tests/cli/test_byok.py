@@ -76,3 +76,16 @@ def test_backup_and_restore_under_another_name(egide, tmp_path):
 def test_the_wrapping_key_is_printed(egide, tmp_path):
     run = egide("kms", "wrapping-key")
     assert run.code == 0 and run.out.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_backups_are_allowed_at_creation_or_switched_on_later(egide):
+    """The CLI sets backup_allowed at creation, or later with `update` (as root: break-glass
+    acts alone; for anyone else the switch waits for a second person, tests/api)."""
+    assert egide("kms", "create", "nightly", "--type", "aes256", "--backup-allowed").code == 0
+    assert Key.objects.get(name="nightly").backup_allowed is True
+    assert egide("kms", "create", "later", "--type", "aes256").code == 0
+    assert Key.objects.get(name="later").backup_allowed is False
+    run = egide("kms", "update", "later", "--backup-allowed", "--allow-generated-rotation")
+    assert run.code == 0, run.err
+    key = Key.objects.get(name="later")
+    assert (key.backup_allowed, key.allow_generated_rotation) == (True, True)
