@@ -279,6 +279,12 @@ if EGIDE_AUDIT_SINK not in ("spool", "table"):
     raise ImproperlyConfigured("EGIDE_AUDIT_SINK must be 'spool' or 'table'")
 EGIDE_AUDIT_SPOOL_DIR = Path(env.text("EGIDE_AUDIT_SPOOL_DIR") or VAR_DIR / "audit-spool")
 EGIDE_AUDIT_SHIP_INTERVAL_MS = env.integer("EGIDE_AUDIT_SHIP_INTERVAL_MS", 500, minimum=10)
+# Who ships the spool: "process" (a thread in each server process ships its own file: `make run`,
+# tests) or "node" (one shipping process per node ships the whole directory, so the serving
+# workers spend no CPU or GIL on it: what scripts/serve runs, `manage.py kms_audit_ship --follow`).
+EGIDE_AUDIT_SHIPPER = env.text("EGIDE_AUDIT_SHIPPER", "process")
+if EGIDE_AUDIT_SHIPPER not in ("process", "node"):
+    raise ImproperlyConfigured("EGIDE_AUDIT_SHIPPER must be 'process' or 'node'")
 # fsync the spool before answering (power-loss durable; slower). Default: written with write(2)
 # before the answer (survives a killed process), fsynced by the shipper on each pass.
 EGIDE_AUDIT_FSYNC = env.boolean("EGIDE_AUDIT_FSYNC", False)

@@ -203,9 +203,9 @@ def _record(event: dict[str, Any], outcome: Outcome | None) -> None:
     if counts:
         event["counts"] = counts
     if config.current().audit_sink == "spool":
-        spool.WRITER.append(event)
+        where = spool.WRITER.append(event)
         if counts:
-            CACHE.add_pending(event["key_id"], counts)
+            CACHE.add_pending(event["key_id"], counts, where)
         return
     if OFFLINE.on:
         raise NeedsDatabase("the audit sink is the table")

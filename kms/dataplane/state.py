@@ -27,7 +27,6 @@ from kms.dataplane import config, generation
 from kms.dataplane.core import KeySnap, VersionSnap
 from kms.keyring import forget_versions
 from kms.models import KEY_PERMISSIONS
-from kms.services import audit_spool
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 50_000  # per cache; past it the cache starts over
@@ -154,10 +153,24 @@ def load_permissions(user_id: int, key_id: int) -> frozenset[str]:
     return frozenset(name for name in names if name in KEY_PERMISSIONS)
 
 
-def load_counts(key_id: int, version: int) -> tuple[int, int] | None:
-    row = _fetchone("SELECT encrypt_count, sign_count FROM kms_keyversion WHERE key_id = %s AND version = %s",
-                    (key_id, version))  # fmt: skip
-    return None if row is None else (row[0], row[1])
+def load_counts(key_id: int, version: int, files: tuple[str, ...] = ()) -> tuple[int, int, dict[str, int]] | None:
+    """A version's use counts and, read in the same statement (one snapshot), how far each of
+    `files` has been shipped: a spool line ending at or before its file's offset has its uses
+    in these counts, a line past it does not (the shipper moves both in one transaction)."""
+    if not files:
+        row = _fetchone("SELECT encrypt_count, sign_count FROM kms_keyversion WHERE key_id = %s AND version = %s",
+                        (key_id, version))  # fmt: skip
+        return None if row is None else (row[0], row[1], {})
+    marks = ", ".join(["%s"] * len(files))  # placeholders only: the names are parameters
+    sql = ('SELECT v.encrypt_count, v.sign_count, o.name, o."offset" FROM kms_keyversion v '  # noqa: S608
+           f"LEFT JOIN kms_auditspooloffset o ON o.name IN ({marks}) "
+           "WHERE v.key_id = %s AND v.version = %s")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*files, key_id, version))
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], {row[2]: row[3] for row in rows if row[2] is not None}
 
 
 def load_destroyed_since(since: datetime) -> list[tuple[bytes, int]]:
@@ -180,7 +193,11 @@ class StateCache:
 
     Use counters are not part of the generation (the audit shipper raises them with plain
     UPDATEs): a version's counts are re-read when older than USAGE_FRESHNESS_SECONDS, and
-    this process's own uses not yet shipped (`pending`) are added to them.
+    this process's own uses not yet shipped (`pending`) are added to them. Whichever process
+    ships (a thread here, or the node's shipping process), "shipped" is read from the
+    database with the counts: each use is remembered with the spool file and offset its line
+    ends at (`unshipped`), and forgotten once that file's shipped offset, read in the same
+    statement as the counts, has passed it — never counted twice, never missed.
     """
 
     def __init__(self) -> None:
@@ -188,7 +205,8 @@ class StateCache:
         self.generation: int | None = None
         self.checked_at = 0.0
         self.pushed = False  # set by the LISTEN thread when a NOTIFY arrives
-        self.pending: dict[tuple[int, int, str], int] = {}
+        self.pending: dict[tuple[int, int, str], int] = {}  # (key, version, purpose) -> uses
+        self.unshipped: dict[tuple[int, int], list[tuple[str, int, str, int]]] = {}  # (file, end, purpose, n)
         self.counts_read: dict[tuple[int, int], float] = {}
         self.evicted_until = datetime.now(UTC) - EVICTION_MARGIN
         self._reset()
@@ -203,6 +221,7 @@ class StateCache:
         with self._lock:
             self.generation = None
             self.pending.clear()
+            self.unshipped.clear()
             self.counts_read.clear()
             self._reset()
 
@@ -235,23 +254,41 @@ class StateCache:
             forget_versions(gone)
         self.evicted_until = started - EVICTION_MARGIN
 
-    def add_pending(self, key_id: int, counts: list[list[Any]]) -> None:
-        """This process's uses, written to its spool and not yet in the version rows."""
+    def add_pending(self, key_id: int, counts: list[list[Any]], where: tuple[str, int]) -> None:
+        """This process's uses, written to its spool (file, offset past the line), not yet shipped."""
+        file, end = where
         with self._lock:
             for version, purpose, n in counts:
                 slot = (key_id, version, purpose)
                 self.pending[slot] = self.pending.get(slot, 0) + n
+                self.unshipped.setdefault((key_id, version), []).append((file, end, purpose, n))
 
-    def shipped(self, key_id: int, counts: list[list[Any]]) -> None:
-        """The shipper moved these uses into the version rows."""
+    def _forget_shipped(self, key_id: int, version: int, offsets: dict[str, int]) -> None:
+        """Drop the uses whose lines the database says are shipped (their counts are in the row)."""
         with self._lock:
-            for version, purpose, n in counts:
-                slot = (key_id, version, purpose)
-                left = self.pending.get(slot, 0) - n
-                if left > 0:
-                    self.pending[slot] = left
+            entries = self.unshipped.get((key_id, version))
+            if not entries:
+                return
+            left = []
+            for entry in entries:
+                file, end, purpose, n = entry
+                if end <= offsets.get(file, 0):
+                    slot = (key_id, version, purpose)
+                    remaining = self.pending.get(slot, 0) - n
+                    if remaining > 0:
+                        self.pending[slot] = remaining
+                    else:
+                        self.pending.pop(slot, None)
                 else:
-                    self.pending.pop(slot, None)
+                    left.append(entry)
+            if left:
+                self.unshipped[(key_id, version)] = left
+            else:
+                self.unshipped.pop((key_id, version), None)
+
+    def _unshipped_files(self, key_id: int, version: int) -> tuple[str, ...]:
+        entries = self.unshipped.get((key_id, version))
+        return tuple(sorted({entry[0] for entry in entries})) if entries else ()
 
     def _cached(self, table: dict, key: Any, load: Any) -> Any:
         if self.generation is not None and key in table:
@@ -279,9 +316,10 @@ class StateCache:
         if now - self.counts_read.get((key_id, version), 0.0) > USAGE_FRESHNESS_SECONDS:
             if OFFLINE.on:
                 raise NeedsDatabase("the use counts are due for a read")
-            counts = load_counts(key_id, version)
+            counts = load_counts(key_id, version, self._unshipped_files(key_id, version))
             if counts is None:
                 return None
+            self._forget_shipped(key_id, version, counts[2])
             self.counts_read[(key_id, version)] = now
             snap = replace(snap, encrypt_count=counts[0], sign_count=counts[1])
             if self.generation is not None:
@@ -303,7 +341,6 @@ class StateCache:
 
 
 CACHE = StateCache()
-audit_spool.SHIPPED_LISTENERS.append(CACHE.shipped)
 
 
 class Listener:

@@ -6,12 +6,16 @@ fails the request fails (503) — fail closed. A line that reached the kernel su
 process being killed; with EGIDE_AUDIT_FSYNC=1 it is also fsynced before the answer
 (power-loss durable, slower).
 
-Shipping: every EGIDE_AUDIT_SHIP_INTERVAL_MS a thread in each process moves its new
-complete lines into the chained audit table (kms.services.audit.append, one head lock
-per batch), adds the counted uses to the version rows, and advances the file's
-shipped offset — all in one transaction, so a line is shipped exactly once. The
-scheduler (and `manage.py kms_audit_ship`) ships files left by dead processes and
-removes them once fully shipped. See docs/dataplane.md for the measured delay.
+Shipping: every EGIDE_AUDIT_SHIP_INTERVAL_MS the file's new complete lines move into the
+chained audit table (kms.services.audit.append, one head lock per batch), their counted
+uses are added to the version rows, and the file's shipped offset advances — all in one
+transaction, so a line is shipped exactly once, and "shipped up to offset N" is exactly
+"its uses are in the version rows" (kms.dataplane.state reads both in one statement).
+Who ships (EGIDE_AUDIT_SHIPPER): "process", a thread in each server process ships its own
+file; "node", one process per node (`follow`, started by scripts/serve) ships the whole
+directory and the serving workers spend nothing on it. The scheduler (and
+`manage.py kms_audit_ship`) ships files left by dead processes and removes them once fully
+shipped. See docs/dataplane.md for the measured delay.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,18 +73,20 @@ class SpoolWriter:
         self.fsync = bool(settings.EGIDE_AUDIT_FSYNC)  # read once per file, not per line
         self._start_shipper()
 
-    def append(self, event: dict[str, Any]) -> None:
+    def append(self, event: dict[str, Any]) -> tuple[str, int]:
+        """Write the event's line; return (file name, offset just past the line)."""
         line = orjson.dumps(event, default=str, option=_LINE)  # as json.dumps(default=str), in UTF-8
         try:
             with self._lock:
                 if self._pid != os.getpid():
                     self._open()
-                self._write_whole(line)
+                assert self.path is not None
+                return self.path.name, self._write_whole(line)
         except OSError as exc:
             log.error("audit spool write failed: %s", exc)
             raise AuditUnavailable("the audit trail cannot be written; the operation was refused") from None
 
-    def _write_whole(self, line: bytes) -> None:
+    def _write_whole(self, line: bytes) -> int:
         """The line whole, or nothing: a failed, short or unsynced write is cut off again.
 
         Left in place, a torn line (a disk filling up mid-write) would glue itself to the
@@ -96,6 +101,7 @@ class SpoolWriter:
                 raise OSError(f"short write ({written} of {len(line)} bytes)")
             if self.fsync:
                 os.fsync(self._fd)
+            return start + written
         except OSError:
             try:
                 os.ftruncate(self._fd, start)
@@ -104,6 +110,8 @@ class SpoolWriter:
             raise
 
     def _start_shipper(self) -> None:
+        if settings.EGIDE_AUDIT_SHIPPER != "process":  # the node's shipping process ships this file
+            return
         if self._shipper is not None and self._shipper.is_alive() and self._pid == os.getpid():
             return
         self._shipper = threading.Thread(target=self._ship_loop, name="egide-audit-shipper", daemon=True)
@@ -130,9 +138,6 @@ class SpoolWriter:
 
 
 WRITER = SpoolWriter()
-# Told of this process's own uses once they are in the version rows (the data plane's cache
-# of unshipped uses registers here: kms.dataplane.state).
-SHIPPED_LISTENERS: list[Callable[[int, list[Any]], None]] = []
 
 
 _TEXT_FIELDS = ("actor_name", "auth_method", "token_id", "key_name", "key_uid", "error_code", "request_id",
@@ -207,10 +212,6 @@ def ship_file(path: Path) -> int:
             position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
             position.save(update_fields=["offset", "shipped_events", "updated_at"])
             shipped += len(lines)
-        if path == WRITER.path:  # our own uses are in the version rows now
-            for line in counted:
-                for listener in SHIPPED_LISTENERS:
-                    listener(line["key_id"], line.get("counts", []))
 
 
 QUARANTINE_ACTION = "audit_quarantined"
@@ -286,3 +287,27 @@ def _writer_is_gone(path: Path) -> bool:
     except (ValueError, PermissionError):
         return False
     return False
+
+
+def follow(stop: threading.Event, *, interval: float | None = None, remove_orphans: bool = True) -> int:
+    """The node's shipping process: ship the whole spool directory every interval until
+    `stop` is set, then once more; return how many events were shipped.
+
+    A pass that fails (the database away, a file unreadable) is logged and retried on the
+    next one: the lines wait in their files, and the workers keep answering (their lines are
+    on disk before each answer).
+    """
+    pause = settings.EGIDE_AUDIT_SHIP_INTERVAL_MS / 1000.0 if interval is None else interval
+    total = 0
+    while True:
+        last = stop.is_set()
+        started = time.monotonic()
+        try:
+            close_old_connections()
+            total += ship_all(remove_orphans=remove_orphans)
+        except Exception:  # noqa: BLE001 - keep shipping later; the lines stay in their files
+            log.exception("audit spool shipping failed; will retry")
+            connection.close()
+        if last:
+            return total
+        stop.wait(max(0.0, pause - (time.monotonic() - started)))

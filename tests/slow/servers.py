@@ -157,6 +157,13 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 class Server:
     """granian --interface wsgi ... egide_site.wsgi:application, in its own process group."""
 
@@ -230,7 +237,14 @@ class Server:
         return self.proc.pid
 
     def worker_pids(self) -> list[int]:
-        """The worker processes: the master's children that are Python interpreters."""
+        """The worker processes: the master's children that run granian (not the audit shipper)."""
+        return [pid for pid in self._children() if b"granian" in _cmdline(pid)]
+
+    def shipper_pids(self) -> list[int]:
+        """The node's audit shipper (scripts/serve forks it beside granian's workers)."""
+        return [pid for pid in self._children() if b"kms_audit_ship" in _cmdline(pid)]
+
+    def _children(self) -> list[int]:
         if self.proc is None or self.proc.poll() is not None:
             return []
         return children(self.proc.pid)

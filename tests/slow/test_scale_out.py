@@ -60,7 +60,7 @@ def drive(site, nodes: list[Server], work, label: str) -> dict:
     waits: Counter[str] = Counter()
     lock = threading.Lock()
     stop = time.monotonic() + SECONDS
-    app = [pid for node in nodes for pid in [node.pid, *node.worker_pids()]]
+    app = [pid for node in nodes for pid in [node.pid, *node.worker_pids(), *node.shipper_pids()]]
 
     def client(i: int) -> None:
         http = nodes[i % len(nodes)].http()
