@@ -21,6 +21,7 @@
 #                       scale_versions, scale_audit and files
 #   DBS="postgres sqlite" {sqlite}    OPENBAO=1 {0}    ROUNDS=1 (request rows, medians)
 #   THREADS=2 CONC=16 DUR=10s {1s} LAT_DUR=5s {1s} BATCH_N=100 (as openbao_transit.sh)
+#   THROTTLE=100000000/min   Egide's rate limits per token and per address (OpenBao has none)
 #   WORKERS=$(nproc) BLOCKING_THREADS=2 INTERFACE=wsgi   scripts/serve's --workers, --threads
 #                       (per worker) and --interface (wsgi or rsgi)
 #   KEYS_SMALL=1000 KEYS_LARGE=100000 VERSIONS=1000 AUDIT_EVENTS=1000000 FILE_MIB=2048
@@ -66,6 +67,7 @@ fi
 ROUNDS="${ROUNDS:-1}"
 THREADS="${THREADS:-2}"; CONC="${CONC:-16}"; BATCH_N="${BATCH_N:-100}"
 WORKERS="${WORKERS:-$(nproc)}"; BLOCKING_THREADS="${BLOCKING_THREADS:-2}"
+THROTTLE="${THROTTLE:-100000000/min}"   # per token and per address (EGIDE_THROTTLE_TOKEN/_ADDRESS)
 INTERFACE="${INTERFACE:-wsgi}"
 EGIDE_PORT="${EGIDE_PORT:-8310}"; BAO_ADDR="${BAO_ADDR:-127.0.0.1:8210}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
@@ -224,7 +226,9 @@ start_egide() {  # start_egide postgres|sqlite
   # Production settings: no EGIDE_DEV (DEBUG off), every secret given, TLS terminated in front.
   EGIDE_ENV=(-u EGIDE_DEV -u EGIDE_DEBUG -u DJANGO_SETTINGS_MODULE
     SECRET_KEY="$SECRET_KEY" ALLOWED_HOSTS=127.0.0.1 EGIDE_HTTPS=0 EGIDE_MASTER_KEY="$MASTER_KEY"
-    DATABASE_URL="$DATABASE_URL" EGIDE_VAR_DIR="$RUN_DIR/var" EGIDE_CONFIG_DIR="$RUN_DIR/cli")
+    DATABASE_URL="$DATABASE_URL" EGIDE_VAR_DIR="$RUN_DIR/var" EGIDE_CONFIG_DIR="$RUN_DIR/cli"
+    # OpenBao has no rate limit; at the default 200,000/min per token a fast row would measure 429s.
+    EGIDE_THROTTLE_TOKEN="$THROTTLE" EGIDE_THROTTLE_ADDRESS="$THROTTLE")
   note "egide on $DB_KIND: migrate"
   egide "$PY" manage.py migrate --no-input >"$RUN_DIR/migrate.log" 2>&1 \
     || { tail -20 "$RUN_DIR/migrate.log" >&2; die "migrate failed"; }
