@@ -199,7 +199,7 @@ def ship_file(path: Path) -> int:
             lines = []
             for raw in chunk.splitlines():
                 try:
-                    lines.append(json.loads(raw))
+                    lines.append(_loads(raw))
                 except ValueError:
                     lines.append({"at": datetime.now().astimezone().isoformat(), "action": "audit_spool_corrupt",
                                   "source": "system", "outcome": "error", "error_code": "spool_corrupt",
@@ -212,6 +212,15 @@ def ship_file(path: Path) -> int:
             position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
             position.save(update_fields=["offset", "shipped_events", "updated_at"])
             shipped += len(lines)
+
+
+def _loads(raw: bytes) -> Any:
+    """A spool line: orjson (3x faster), or the stdlib for what orjson refuses and it takes
+    (a lone surrogate's escape): what a line held before orjson read it still ships."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 QUARANTINE_ACTION = "audit_quarantined"

@@ -1,0 +1,65 @@
+"""The bytes the audit chain's HMAC covers never change with the JSON library.
+
+Every chain ever written was hashed over `json.dumps(sort_keys=True, separators=(",", ":"),
+default=str)`; the shipper now prints with orjson where the two agree. These properties
+hold the fast path to the stdlib's bytes for any content, and the details column to data
+that reads back the same.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kms.services.audit import canonical_json, details_json
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=()), max_size=30)  # any code point but surrogates
+ANY_TEXT = st.one_of(TEXT, st.text(max_size=30))  # with lone surrogates too
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False), ANY_TEXT,
+)  # fmt: skip
+JSONISH = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(ANY_TEXT, inner, max_size=4)), max_leaves=12)  # fmt: skip
+
+
+def _stdlib(content: Any) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["seq", "at", "actor_name", "key_uid", "details", "x"]), JSONISH))
+def test_the_canonical_bytes_are_the_stdlibs_for_any_content(content: dict[str, Any]) -> None:
+    assert canonical_json(content) == _stdlib(content)
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+def test_types_the_two_libraries_print_differently_take_the_stdlib_road() -> None:
+    for odd in (1.0, 1e16, 0.1, Colour.RED, uuid.UUID(int=7), datetime(2026, 1, 1, tzinfo=UTC), {1: "a"},
+                "é", "\u2028", 2**64, -(2**63) - 1, (1, 2), {"k": [0.5]}):  # fmt: skip
+        content = {"details": odd, "seq": 1}
+        assert canonical_json(content) == _stdlib(content), odd
+
+
+def test_a_typical_event_takes_the_fast_road_and_hashes_as_before() -> None:
+    content = {"seq": 3, "at": "2026-11-30T00:34:42.982074+00:00", "actor_id": 1, "actor_name": "bench",
+               "auth_method": "token", "token_id": "1", "source": "api", "action": "encrypt", "key_name": "ship",
+               "key_uid": "8c97ebfb-135b-4cf8-8926-261cff8780b6", "key_version": 1, "outcome": "success",
+               "error_code": "", "request_id": "1b5ec44f", "client_addr": "127.0.0.1",
+               "details": {"items": 1, "failed": 0, "bytes": 64, "superuser": True}}  # fmt: skip
+    assert canonical_json(content) == _stdlib(content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONISH)
+def test_the_details_column_reads_back_as_the_same_data(details: Any) -> None:
+    assert json.loads(details_json(details)) == json.loads(json.dumps(details, default=str))
