@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from guardian.core import ObjectPermissionChecker
 
 from kms.dataplane import generation
 from kms.exceptions import KeyNotFound, PermissionDenied
@@ -153,8 +154,16 @@ def keys_with(user: AnyUser | None, permissions: Iterable[str]) -> QuerySet[Key]
 
 
 def permissions_on(user: AnyUser | None, key: Key) -> list[str]:
-    """The key permission names the user holds on the key (global or per key)."""
-    return [name for name in KEY_PERMISSIONS if can(user, key, name)]
+    """The key permission names the user holds on the key (global or per key): what `can`
+    answers for each, read at once — the global ones from the user's permission cache, the
+    per-key ones (direct and through groups) in one pass, not two queries per name."""
+    if not _active(user):
+        return []
+    if user.is_superuser:  # type: ignore[union-attr]
+        return list(KEY_PERMISSIONS)
+    granted = user.get_all_permissions()  # type: ignore[union-attr]  # cached on the user object
+    on_key = set(ObjectPermissionChecker(user).get_perms(key))
+    return [name for name in KEY_PERMISSIONS if perm(name) in granted or codename(name) in on_key]
 
 
 def role_groups() -> Iterable[Group]:

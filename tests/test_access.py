@@ -185,3 +185,16 @@ def test_permissions_on_lists_what_the_user_holds(estate, bob, carol):
     }
     assign_perm("rotate_key", carol, estate["alpha"])
     assert access.permissions_on(reloaded(carol), estate["alpha"]) == ["rotate"]
+
+
+def test_permissions_on_says_what_can_says_for_each_name(estate, alice, bob, carol, mallory, root):
+    """permissions_on reads every name at once (issue 19); `can`, one name at a time, decides."""
+    team = Group.objects.create(name="team")
+    carol.groups.add(team)
+    assign_perm("decrypt_key", team, estate["alpha"])
+    assign_perm("rotate_key", carol, estate["alpha"])
+    for user in (alice, bob, carol, mallory, root):
+        for key in estate.values():
+            user = reloaded(user)
+            expected = [name for name in KEY_PERMISSIONS if access.can(reloaded(user), key, name)]
+            assert access.permissions_on(user, key) == expected, (user.username, key.name)
