@@ -12,13 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap
 
 from kms.exceptions import ERRORS
-from kms.models import ApprovalRequest, Key
+from kms.models import Approval, ApprovalRequest, Key
 from kms.services import approvals as approval_services
 from kms.services.approvals import ApprovalFilter
 from kms.web.common import actor, is_htmx, login_required, page, report
@@ -70,8 +71,14 @@ def summary(req: ApprovalRequest) -> str:
     return text.get(req.action, f"{req.action} on key '{key}'")
 
 
+def _decisions(req: ApprovalRequest) -> list[Approval]:
+    if "approvals" in getattr(req, "_prefetched_objects_cache", {}):  # rows(): one query for them all
+        return list(req.approvals.all())
+    return list(req.approvals.select_related("approver").order_by("at"))
+
+
 def _row(req: ApprovalRequest, awaiting: set[int], user: Any) -> Row:
-    decisions = list(req.approvals.select_related("approver").order_by("at"))
+    decisions = _decisions(req)
     return Row(
         request=req,
         summary=summary(req),
@@ -88,7 +95,8 @@ def _awaiting_ids(request: HttpRequest, key: str | None = None) -> set[int]:
 
 
 def rows(request: HttpRequest, filters: ApprovalFilter, limit: int = MAX_ROWS) -> list[Row]:
-    found = approval_services.approvals_for(actor=actor(request), filters=filters)[:limit]
+    decisions = Prefetch("approvals", queryset=Approval.objects.select_related("approver").order_by("at"))
+    found = approval_services.approvals_for(actor=actor(request), filters=filters).prefetch_related(decisions)[:limit]
     awaiting = _awaiting_ids(request, filters.key)
     return [_row(req, awaiting, request.user) for req in found]
 

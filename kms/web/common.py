@@ -19,9 +19,9 @@ from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect
 
 from kms import access
-from kms.exceptions import ApprovalRequired, KmsError, error_code, error_message
+from kms.exceptions import STATUS_BY_CODE, ApprovalRequired, KmsError, error_code, error_message
+from kms.services import approvals
 from kms.services.actor import Actor
-from kms.services.approvals import ApprovalFilter, approvals_for
 
 View = Callable[..., HttpResponse]
 
@@ -83,14 +83,15 @@ def awaiting_count(request: HttpRequest) -> int:
     """How many pending requests this user may decide (the navigation shows it)."""
     if not request.user.is_authenticated:
         return 0
-    found = approvals_for(actor=actor(request), filters=ApprovalFilter(awaiting_me=True))
-    return found.count()
+    return approvals.awaiting_count(actor=actor(request))
 
 
 def error_page(request: HttpRequest, exc: BaseException) -> HttpResponse:
-    """A 404 or 403 page for an error that leaves nothing to show, naming no hidden key."""
+    """A 404 or 403 (503) page for an error that leaves nothing to show, naming no hidden key."""
     code = error_code(exc)
     status = 404 if code in NOT_FOUND_CODES else 403 if code in FORBIDDEN_CODES else 400
+    if STATUS_BY_CODE.get(code) == 503:  # `unavailable`: e.g. the read's audit event could not be written
+        status = 503
     context = {"status": status, "code": code, "message": error_message(exc)}
     return page(request, "error.html", None, context, status=status)
 
