@@ -31,6 +31,22 @@ def _data_plane_test_mode(settings):
     settings.EGIDE_AUDIT_SINK = "table"
 
 
+@pytest.fixture
+def spool_sink(tmp_path, settings):
+    """The production audit sink (kms.services.audit_sink): a spool file of this test's own,
+    shipped only when the test says (no shipper thread)."""
+    from kms.services import audit_spool
+
+    settings.EGIDE_AUDIT_SINK = "spool"
+    settings.EGIDE_AUDIT_SPOOL_DIR = tmp_path
+    settings.EGIDE_AUDIT_SHIPPER = "node"
+    writer = audit_spool.SpoolWriter()
+    original, audit_spool.WRITER = audit_spool.WRITER, writer
+    yield writer
+    writer.path = None  # nothing left for its exit-time shipping
+    audit_spool.WRITER = original
+
+
 @pytest.fixture(autouse=True)
 def _fresh_data_plane_state():
     # Each test's database is rolled back; the data plane's per-process caches must not

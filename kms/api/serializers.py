@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -162,11 +163,9 @@ class TokenCreateIn(Strict):
 def _ts(value: Any) -> str | None:
     if value is None:
         return None
-    return (
-        value.astimezone().strftime("%Y-%m-%dT%H:%M:%SZ")
-        if value.utcoffset() is None
-        else (value.astimezone(tz=__import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    )
+    if value.utcoffset() is None:  # naive: printed as it is
+        return value.astimezone().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _duration(value: Any) -> str | None:
@@ -212,19 +211,20 @@ class KeySummaryOut(serializers.Serializer):
     verify_only = serializers.BooleanField()
 
 
-def key_summary_data(key: Key) -> dict[str, Any]:
+def key_summary_data(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of kms.services.selectors.keys_list (its SUMMARY_COLUMNS) as KeySummaryOut."""
     return {
-        "name": key.name,
-        "type": key.key_type,
-        "current_version": key.current_version,
-        "status": key.state,
-        "created_at": _ts(key.created_at),
-        "last_rotated_at": _ts(key.last_rotated_at),
-        "next_rotation_at": _ts(key.next_rotation_at),
+        "name": row["name"],
+        "type": row["key_type"],
+        "current_version": row["current_version"],
+        "status": row["state"],
+        "created_at": _ts(row["created_at"]),
+        "last_rotated_at": _ts(row["last_rotated_at"]),
+        "next_rotation_at": _ts(row["next_rotation_at"]),
         # Due now by period, signature cap or AES usage (kms.services.rotation decides).
-        "rotation_overdue": getattr(key, "rotation_due_reason", None) is not None,
-        "origin": key.origin,
-        "verify_only": key.verify_only,
+        "rotation_overdue": row["rotation_due_reason"] is not None,
+        "origin": row["origin"],
+        "verify_only": row["verify_only"],
     }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from kms.dataplane import config, costs, errors, parse, throttle
@@ -41,7 +41,7 @@ from kms.exceptions import (
     error_message,
 )
 from kms.rules import NAME_PATTERN, printable_name
-from kms.services import audit
+from kms.services import audit_sink
 from kms.services import audit_spool as spool
 from kms.services.tokens import LAST_USED_RESOLUTION, TOKEN_PREFIX, scope_permits
 
@@ -202,17 +202,14 @@ def _record(event: dict[str, Any], outcome: Outcome | None) -> None:
     counts = [[v, p, n] for (v, p), n in outcome.counts.items()] if outcome is not None else []
     if counts:
         event["counts"] = counts
-    if config.current().audit_sink == "spool":
-        where = spool.WRITER.append(event)
-        if counts:
-            CACHE.add_pending(event["key_id"], counts, where)
-        return
+    where = audit_sink.write(event, before_table=_needs_database)
+    if where is not None and counts:
+        CACHE.add_pending(event["key_id"], counts, where)
+
+
+def _needs_database() -> None:
     if OFFLINE.on:
         raise NeedsDatabase("the audit sink is the table")
-    with transaction.atomic():
-        if counts:
-            spool.add_counts([event])
-        audit.append([spool.row_of(event)])
 
 
 def _failed(event: dict[str, Any], exc: BaseException) -> None:

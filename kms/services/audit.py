@@ -200,14 +200,32 @@ def record(
     error_code: str = "",
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Append one event to the chain, inside the caller's transaction (or its own).
+    """Append one event to the chain, inside the caller's transaction (or its own)."""
+    row = event(actor, action, outcome=outcome, key=key, key_name=key_name, key_version=key_version,
+                error_code=error_code, details=details)  # fmt: skip
+    append([row])
+    return row
+
+
+def event(
+    actor: Actor,
+    action: str,
+    *,
+    outcome: str = "success",
+    key: Key | None = None,
+    key_name: str = "",
+    key_version: int | None = None,
+    error_code: str = "",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event's content fields (`at` an aware datetime), not yet chained.
 
     An action run on behalf of an approved request names its requester and approvers.
     """
     approval = actor.extra.get("approval")
     if approval:
         details = {**(details or {}), "approval": approval}
-    row = {
+    return {
         "at": timezone.now(),
         "actor_id": actor.user.pk if actor.user is not None else None,
         "actor_name": actor.name,
@@ -224,8 +242,6 @@ def record(
         "client_addr": actor.client_addr[:64],
         "details": details or {},
     }
-    append([row])
-    return row
 
 
 _COLUMNS = ("seq", *CHAINED_FIELDS[1:], "prev_hash", "chain_hash")

@@ -58,10 +58,15 @@ def grants_of(key: Key) -> list[dict[str, Any]]:
 
 
 def grants_list(*, actor: Actor, name: str) -> list[dict[str, Any]]:
-    with operation(actor, "grants_list", key_name=name) as op:
+    return key_grants(actor=actor, name=name)[1]
+
+
+def key_grants(*, actor: Actor, name: str) -> tuple[Key, list[dict[str, Any]]]:
+    """The key (one the actor may view) and its grants (grants_of): the `grants_list` read."""
+    with operation(actor, "grants_list", key_name=name, read=True) as op:
         key = key_for(actor, name, "view")
         op.success(key=key)
-        return grants_of(key)
+        return key, grants_of(key)
 
 
 def _validated(user: str | None, group: str | None, permissions: Any) -> tuple[Any, list[str]]:

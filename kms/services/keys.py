@@ -611,7 +611,7 @@ def versions_destroy_due(*, actor: Actor, now: datetime | None = None) -> list[s
 
 def key_info(*, actor: Actor, name: str) -> Key:
     """A key with its versions, for display (metadata only; needs only `view`)."""
-    with operation(actor, "info", key_name=name) as op:
+    with operation(actor, "info", key_name=name, read=True) as op:
         key = key_for(actor, name, "view")
         key.version_list = list(key.versions.order_by("version"))  # type: ignore[attr-defined]
         op.success(key=key)

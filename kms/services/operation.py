@@ -10,12 +10,17 @@ A typed error leaving the block is recorded as a `denied` (permission) or
 `error` event in its own transaction, after the change rolled back, and is
 re-raised for the adapter to render. A block that ends without calling
 `success()` is a programming error.
+
+A read (`operation(actor, "list", read=True)`: it changes nothing) writes its one event,
+whatever the outcome, through the audit sink the data plane uses (kms.services.audit_sink:
+the per-process spool in production, before the answer, fail closed), not into the chain
+under its head lock inside the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +29,7 @@ from kms.crypto.aad import MAX_VERSION  # also the audit column's range
 from kms.exceptions import ERRORS, ApprovalRequired, error_code, error_message
 from kms.models import Key
 from kms.rules import printable_name
-from kms.services import audit
+from kms.services import audit, audit_sink
 from kms.services.actor import Actor
 from kms.transit import namespaces
 
@@ -63,9 +68,10 @@ class _Internal(Exception):
 
 
 class Operation:
-    def __init__(self, actor: Actor, action: str, key_name: str) -> None:
+    def __init__(self, actor: Actor, action: str, key_name: str, read: bool = False) -> None:
         self.actor = actor
         self.action = action
+        self.read = read
         # A Transit mount's key is named `<mount>/<name>` (kms.transit.namespaces); a native one as is.
         self.key_name = namespaces.current().qualified(printable_name(key_name))[:128] if key_name else ""
         self.key: Key | None = None
@@ -81,7 +87,7 @@ class Operation:
     ) -> None:
         self.key = key or self.key
         self.key_version = key_version if key_version is not None else self.key_version
-        audit.record(
+        (audit_sink.record if self.read else audit.record)(
             self.actor,
             self.action,
             key=self.key,
@@ -93,8 +99,8 @@ class Operation:
 
     def failed(self, exc: BaseException) -> None:
         code = error_code(exc)
-        with transaction.atomic():
-            audit.record(
+        with transaction.atomic() if not self.read else nullcontext():
+            (audit_sink.record if self.read else audit.record)(
                 self.actor,
                 self.action,
                 outcome="denied" if code in DENIALS else "error",
@@ -109,8 +115,8 @@ class Operation:
 
 
 @contextmanager
-def operation(actor: Actor, action: str, *, key_name: str = "") -> Iterator[Operation]:
-    op = Operation(actor, action, key_name)
+def operation(actor: Actor, action: str, *, key_name: str = "", read: bool = False) -> Iterator[Operation]:
+    op = Operation(actor, action, key_name, read)
     try:
         yield op
     except (ApprovalRequired, Abandoned):
