@@ -76,6 +76,10 @@
       return;
     }
     var old = event.detail && event.detail.target;
+    // A panel loaded with the page (data-lazy) came without anyone asking: focus stays put.
+    if (old && old.hasAttribute && old.hasAttribute("data-lazy")) {
+      return;
+    }
     var region = old && old.id ? document.getElementById(old.id) : null;
     if (region) {
       if (!region.hasAttribute("tabindex")) {

@@ -17,20 +17,21 @@ from kms import access
 from kms.exceptions import ERRORS, ApprovalRequired, KeyNotFound, error_message
 from kms.models import KEY_PERMISSIONS, Key
 from kms.services import grants as grant_services
-from kms.services import keys as key_services
 from kms.services.users import UnknownUser
 from kms.web.common import actor, error_page, is_htmx, login_required, page, report
 from kms.web.forms import GrantForm
 
 
-def grants_context(request: HttpRequest, key: Key, perms: set[str], form: Any = None) -> dict[str, Any]:
-    """The grants section: every grant (per key and global), and the editor if allowed."""
-    entries = grant_services.grants_list(actor=actor(request), name=key.name)
+def grants_context(request: HttpRequest, key: Key, entries: list[dict[str, Any]], form: Any = None) -> dict[str, Any]:
+    """The grants section: every grant (per key and global, `entries` from the grants_list
+    read), who holds each permission, and the editor if this user may grant on the key."""
     for entry in entries:
         entry["kind"] = "user" if "user" in entry else "group"
         entry["who"] = entry[entry["kind"]]
-    editable = "grant" in perms and key.state != "purged"
+    editable = key.state != "purged" and access.can(request.user, key, "grant")
     return {
+        "key": key,
+        "key_name": key.name,
         "grants": entries,
         # Who holds each permission, and through what (role, group, direct, superuser).
         "holders": grant_services.holders_of(key),
@@ -39,16 +40,22 @@ def grants_context(request: HttpRequest, key: Key, perms: set[str], form: Any = 
     }
 
 
+def section(request: HttpRequest, name: str, form: GrantForm | None = None, *, lazy: bool = False) -> HttpResponse:
+    """The grants section alone (htmx), or on a page of its own (kms.web.key_panels). `lazy`:
+    loaded with the page, so it carries no messages (they are the page's)."""
+    try:
+        key, entries = grant_services.key_grants(actor=actor(request), name=name)
+        context = grants_context(request, key, entries, form)
+    except ERRORS as exc:
+        return error_page(request, exc)
+    context.update(panel="keys/_grants.html", lazy=lazy)
+    return page(request, "keys/panel.html", "keys/_grants.html", context)
+
+
 def _section(request: HttpRequest, name: str, form: GrantForm | None = None) -> HttpResponse:
     if not is_htmx(request):
         return redirect("key_detail", name=name)
-    try:
-        key = key_services.key_info(actor=actor(request), name=name)
-        perms = set(access.permissions_on(request.user, key))
-        context = {"key": key, "perms": perms, **grants_context(request, key, perms, form)}
-    except ERRORS as exc:
-        return error_page(request, exc)
-    return page(request, "keys/detail.html", "keys/_grants.html", context)
+    return section(request, name, form)
 
 
 def _change(request: HttpRequest, name: str, service: Any, target: dict[str, str],

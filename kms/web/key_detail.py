@@ -1,4 +1,5 @@
-"""A key's page: settings, versions, lifecycle actions, public key, recent events, usage chart.
+"""A key's page: settings, versions, lifecycle actions, public key; its usage chart, approval
+requests, grants and recent events load after it, each from its own view (kms.web.key_panels).
 
 Each action is a POST (CSRF) that calls one service. To htmx it answers the refreshed key
 panel (`keys/_key_panel.html`); otherwise it redirects back to the page (post/redirect/get).
@@ -14,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kms import access
 from kms.crypto import get_key_type
@@ -22,14 +23,11 @@ from kms.durations import format_duration
 from kms.exceptions import ERRORS, KeyNotFound
 from kms.models import Key
 from kms.rules import parse_whole_number
-from kms.services import audit_log
 from kms.services import keys as key_services
 from kms.services.usable import OPERATIONS as PLAYGROUND
-from kms.web import charts
-from kms.web.approvals import key_requests
+from kms.web import key_panels
 from kms.web.common import actor, error_page, is_htmx, login_required, page, report
 from kms.web.forms import ConfirmNameForm, KeySettingsForm
-from kms.web.grants import grants_context
 
 CRYPTO = PLAYGROUND  # the uses counted per version, from the operations' declarations
 COUNTS = {
@@ -64,8 +62,8 @@ def panel_context(request: HttpRequest, name: str, settings_form: Any = None) ->
     key_type = get_key_type(key.key_type)
     live = key.state in ("active", "disabled")
     counted = [op for op in CRYPTO if key_type.supports(op)]
-    if settings_form is None and "manage" in perms and live:
-        settings_form = KeySettingsForm(key=key)
+    # The settings form (slow to render) loads after the page, unless it comes back with errors.
+    settings_lazy = settings_form is None and "manage" in perms and live
     return {
         "key": key,
         "perms": perms,
@@ -85,21 +83,14 @@ def panel_context(request: HttpRequest, name: str, settings_form: Any = None) ->
         ],
         "rotation_period": format_duration(key.rotation_period) if key.rotation_period else "",
         "settings_form": settings_form,
+        "settings_lazy": settings_lazy,
         "can_use": bool(perms & set(CRYPTO)) and key.state == "active",
     }
 
 
 def _page_context(request: HttpRequest, name: str) -> dict[str, Any]:
-    context = panel_context(request, name)
-    who = actor(request)
-    days = audit_log.ops_per_day(actor=who, name=name)
-    context.update(
-        chart=charts.bar_chart(days),
-        events=audit_log.key_events(actor=who, name=name),
-        **grants_context(request, context["key"], context["perms"]),
-        **key_requests(request, context["key"]),
-    )
-    return context
+    """The page: the key panel; the other panels load after it (kms.web.key_panels)."""
+    return panel_context(request, name)
 
 
 @login_required
@@ -186,8 +177,11 @@ def key_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def key_settings(request: HttpRequest, name: str) -> HttpResponse:
+    """GET: the settings section, a panel the page loads after it (kms.web.key_panels); POST: save."""
+    if request.method == "GET":
+        return key_panels.key_settings(request, name)
     try:
         key = key_services.key_info(actor=actor(request), name=name)
     except ERRORS as exc:
@@ -208,7 +202,7 @@ def _settings_invalid(request: HttpRequest, name: str, form: KeySettingsForm) ->
     if is_htmx(request):
         return key_panel(request, name, settings_form=form)
     try:
-        context = {**_page_context(request, name), "settings_form": form}
+        context = panel_context(request, name, settings_form=form)  # the form with its errors, in place
     except ERRORS as exc:
         return error_page(request, exc)
     return page(request, "keys/detail.html", None, context)

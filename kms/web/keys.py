@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from kms import access
-from kms.exceptions import ERRORS, ApprovalRequired, error_message
+from kms.crypto import KEY_TYPES
+from kms.exceptions import ERRORS, ApprovalRequired, error_code, error_message
 from kms.services import keys as key_services
-from kms.services.selectors import KeyPage, keys_list
-from kms.web.common import actor, field_for_error, is_htmx, login_required, page, report
+from kms.services.selectors import STATUSES, KeyPage, keys_list
+from kms.web.common import actor, error_page, field_for_error, is_htmx, login_required, page, report
 from kms.web.forms import KeyCreateForm, KeyFilterForm
 
 PAGE_SIZE = 25
@@ -30,19 +35,70 @@ def _query(request: HttpRequest, *, after: str | None) -> str:
     return query.urlencode()
 
 
+def _rows(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's rows, ready to print: link, times (UTC, to the minute) and the overdue mark
+    (kms.services.rotation's rule, as the API's `rotation_overdue`) computed once, here."""
+    head, tail = reverse("key_detail", args=[_MARK]).split(_MARK)
+    return [
+        {
+            "url": f"{head}{quote(key['name'], safe='')}{tail}",
+            "name": key["name"],
+            "key_type": key["key_type"],
+            "current_version": key["current_version"],
+            "state": key["state"],
+            "created": _minute(key["created_at"]),
+            "last_rotated": _minute(key["last_rotated_at"]) or "—",
+            "next_rotation": _minute(key["next_rotation_at"]),
+            "overdue": key["rotation_due_reason"] is not None,
+        }
+        for key in keys
+    ]
+
+
+_MARK = "0-key-0"
+
+
+def _minute(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+
+
+# The filters' menus offer fixed values: each (label and menu) is rendered once per value.
+_OFFERED = {"type": frozenset({"", *KEY_TYPES}), "status": frozenset({"", *STATUSES})}
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered_filter(name: str, value: str) -> str:
+    field = KeyFilterForm({name: value})[name]
+    return field.label_tag() + str(field)
+
+
+def _filter_field(form: KeyFilterForm, name: str) -> str:
+    """A filter's label and menu exactly as the form renders them; a value the menu does not
+    offer is rendered anew (with its error)."""
+    value = form.data.get(name, "")
+    if value in _OFFERED[name]:
+        return _rendered_filter(name, value)
+    field = form[name]
+    return field.label_tag() + str(field)
+
+
 @login_required
 def key_list(request: HttpRequest) -> HttpResponse:
     form = KeyFilterForm(request.GET)
-    result = _page_of_keys(request, form)
+    try:
+        result = _page_of_keys(request, form)
+    except ERRORS as exc:  # the read could not be audited: no list (503)
+        return error_page(request, exc)
     next_after = result.next_after if result else None
     context = {
         "form": form,
-        "keys": result.keys if result else [],
+        "type_field": _filter_field(form, "type"),
+        "status_field": _filter_field(form, "status"),
+        "keys": _rows(result.keys) if result else [],
         "next_query": _query(request, after=next_after) if next_after else "",
         "paged": bool(form.is_valid() and form.cleaned_data.get("after")),
         "first_query": _query(request, after=None),
         "can_create": access.has_global(request.user, "add"),
-        "now": timezone.now(),
     }
     return page(request, "keys/list.html", "keys/_key_table.html", context)
 
@@ -60,6 +116,8 @@ def _page_of_keys(request: HttpRequest, form: KeyFilterForm) -> KeyPage | None:
             name_prefix=f["q"] or None, after=f["after"] or None, limit=PAGE_SIZE,
         )  # fmt: skip
     except ERRORS as exc:
+        if error_code(exc) == "unavailable":
+            raise
         report(request, exc)
         return None
 

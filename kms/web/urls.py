@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import path
 
-from kms.web import approvals, audit, auth, byok, grants, key_detail, keys, playground, tokens, users
+from kms.web import approvals, audit, auth, byok, grants, key_detail, key_panels, keys, playground, tokens, users
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -32,6 +32,11 @@ urlpatterns = [
     path("keys/<str:name>/restore/", key_detail.key_restore, name="key_restore"),
     path("keys/<str:name>/settings/", key_detail.key_settings, name="key_settings"),
     path("keys/<str:name>/public.pem", key_detail.public_key, name="key_public"),
+    # The key page's panels, loaded after it (kms.web.key_panels).
+    path("keys/<str:name>/usage/", key_panels.key_usage, name="key_usage"),
+    path("keys/<str:name>/approvals/", key_panels.key_approvals, name="key_approvals"),
+    path("keys/<str:name>/grants/", key_panels.key_grants, name="key_grants"),
+    path("keys/<str:name>/events/", key_panels.key_events, name="key_events"),
     path(
         "keys/<str:name>/versions/<int:version>/disable/",
         key_detail.version_disable,

@@ -516,14 +516,14 @@ def test_a_superuser_acts_alone_and_is_flagged(root, admin1):
 
 @pytest.mark.django_db
 def test_the_key_page_shows_who_holds_what_and_through_what(root, admin1, admin2, user1, approver1):
-    from tests.web.conftest import logged_in
+    from tests.web.conftest import key_page, logged_in
 
     created_by(admin1)
     grants.grant_add(actor=as_(admin2), name="k", user="uma", permissions=["decrypt"])
     ops = Group.objects.create(name="ops")
     user1.groups.add(ops)
     grants.grant_add(actor=as_(admin2), name="k", group="ops", permissions=["encrypt"])
-    html = logged_in(admin1).get("/keys/k/").content.decode()
+    html = key_page(logged_in(admin1), "k")
     assert "Who holds each permission" in html
     for text in ("role kms-admin", "direct (this key)", "group ops (this key)", "superuser", "role kms-approver"):
         assert text in html, text

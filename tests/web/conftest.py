@@ -6,6 +6,8 @@ outsider, root the superuser): carol approves, dave audits.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -64,6 +66,27 @@ def htmx(client: Client, method: str, url: str, data: dict | None = None, **extr
     """A request as htmx sends it (HX-Request), so the view answers its partial."""
     call = getattr(client, method)
     return call(url, data or {}, HTTP_HX_REQUEST="true", **extra)
+
+
+LAZY_PANEL = re.compile(r'<section [^>]*data-lazy[^>]*hx-get="([^"]+)"')
+
+
+def lazy_panels(html: str) -> list[str]:
+    """The URLs of the panels a page loads once shown (hx-trigger="load", kms.web.key_panels)."""
+    return LAZY_PANEL.findall(html)
+
+
+def key_page(client: Client, name: str) -> str:
+    """A key's page as a browser shows it: the page, then each panel it loads (as htmx asks)."""
+    response = client.get(f"/keys/{name}/")
+    assert response.status_code == 200, response.status_code
+    html = response.content.decode()
+    panels = []
+    for url in lazy_panels(html):
+        panel = htmx(client, "get", url)
+        assert panel.status_code == 200, (url, panel.status_code)
+        panels.append(panel.content.decode())
+    return html + "".join(panels)
 
 
 def web_actor(user) -> Actor:

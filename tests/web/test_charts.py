@@ -10,7 +10,7 @@ from kms.exceptions import ERRORS, KeyNotFound
 from kms.services import crypto_ops
 from kms.services.audit_log import DayCount, ops_per_day
 from kms.web.charts import bar_chart
-from tests.web.conftest import web_actor
+from tests.web.conftest import key_page, web_actor
 
 
 def test_it_counts_data_plane_operations_per_day(clock, bob, aes_key):
@@ -51,7 +51,7 @@ def test_it_draws_an_empty_month_without_dividing_by_zero():
 
 def test_the_key_page_draws_the_chart_inline(as_bob, bob, aes_key):
     crypto_ops.encrypt(actor=web_actor(bob), name="payments", plaintext=b"x")
-    html = as_bob.get("/keys/payments/").content.decode()
+    html = key_page(as_bob, "payments")
     assert '<svg class="chart"' in html and 'role="img"' in html
     assert ": 1 operation</title>" in html
     assert "1 operation in 30 days (0 failed)" in html

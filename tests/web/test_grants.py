@@ -10,11 +10,11 @@ from kms.services.actor import Actor
 from kms.services.grants import grant_add
 from kms.services.keys import key_create
 from tests.conftest import make_user
-from tests.web.conftest import htmx, web_actor
+from tests.web.conftest import htmx, key_page, web_actor
 
 
 def test_it_lists_per_key_and_role_grants(as_bob, aes_key):
-    html = as_bob.get("/keys/payments/").content.decode()
+    html = key_page(as_bob, "payments")
     assert "user <strong>alice</strong>" in html and "on this key" in html
     assert "group <strong>kms-admin</strong>" in html and "on all keys (role)" in html
     # bob's use comes from his group's explicit all-keys grant, shown as such (issue 13).
@@ -38,8 +38,8 @@ def test_it_removes_one_permission_in_place(as_alice, alice, mallory, aes_key):
 
 
 def test_it_shows_the_editor_only_to_who_may_grant(as_alice, as_bob, aes_key):
-    assert b"Add a grant" in as_alice.get("/keys/payments/").content
-    html = as_bob.get("/keys/payments/").content.decode()
+    assert "Add a grant" in key_page(as_alice, "payments")
+    html = key_page(as_bob, "payments")
     assert "Add a grant" not in html and "Remove view from" not in html
 
 

@@ -9,11 +9,11 @@ import pytest
 from kms.models import AuditEvent, Key, KeyVersion
 from kms.services import crypto_ops
 from kms.services.keys import key_create, key_delete, key_rotate
-from tests.web.conftest import htmx, web_actor
+from tests.web.conftest import htmx, key_page, web_actor
 
 
 def test_it_shows_settings_versions_and_actions_to_the_administrator(as_alice, aes_key):
-    html = as_alice.get("/keys/payments/").content.decode()
+    html = key_page(as_alice, "payments")
     assert '<h1 id="key-h">payments' in html
     for part in ("Versions", "Settings", "Who may do what", "Approval requests",
                  "Recent changes and use", "Operations per day"):  # fmt: skip
@@ -23,7 +23,7 @@ def test_it_shows_settings_versions_and_actions_to_the_administrator(as_alice, a
 
 
 def test_it_shows_a_key_user_the_key_without_administration(as_bob, aes_key):
-    html = as_bob.get("/keys/payments/").content.decode()
+    html = key_page(as_bob, "payments")
     assert '<h1 id="key-h">payments' in html
     assert ">Rotate</button>" not in html and ">Delete…</a>" not in html
     assert 'name="min_decryption_version"' not in html  # settings shown, not editable
@@ -40,7 +40,7 @@ def test_it_answers_not_found_to_an_outsider_naming_nothing_more(as_mallory, aes
 
 def test_it_never_shows_key_material(as_alice, aes_key):
     kv = KeyVersion.objects.get(key=aes_key)
-    html = as_alice.get("/keys/payments/").content
+    html = key_page(as_alice, "payments").encode()
     assert base64.b64encode(bytes(kv.wrapped_material)) not in html
     assert bytes(kv.wrapped_material).hex().encode() not in html
     assert b"wrapped" not in html
@@ -228,7 +228,7 @@ def test_it_shows_sign_and_crypt_counts_by_type(as_bob, alice, key_type):
 
 
 def test_it_shows_the_key_events_to_its_administrator(as_alice, aes_key):
-    html = as_alice.get("/keys/payments/").content.decode()
+    html = key_page(as_alice, "payments")
     assert "<code>create</code>" in html
 
 
@@ -238,4 +238,4 @@ def test_it_asks_for_approval_before_deleting_a_guarded_key(as_alice, alice):
     html = response.content.decode()
     assert "is waiting for 1 approval(s)" in html and "request #" in html
     assert Key.objects.get(name="guarded").state == "active"
-    assert "Delete key guarded — restorable" in html  # listed among the key's requests
+    assert "Delete key guarded — restorable" in key_page(as_alice, "guarded")  # listed among the key's requests

@@ -42,6 +42,8 @@ def world(transactional_db, django_user_model):
 
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1400", "390"])
 def test_every_page_at_both_widths(browser, live_server, world, viewport):
+    from playwright.sync_api import expect
+
     overflowing = {}
     with strict_page(browser, live_server.url, viewport) as (page, _errors):
         page.goto("/login/")
@@ -53,6 +55,7 @@ def test_every_page_at_both_widths(browser, live_server, world, viewport):
             answer = page.goto(path)
             assert answer is not None and answer.status == 200, f"{path}: {answer and answer.status}"
             page.wait_for_load_state("load")
+            expect(page.locator("[data-lazy]")).to_have_count(0)  # a key page's panels, loaded after it
             screenshot(page, f"every-page-{name}-{viewport['width']}")
             shown = page.inner_text("body")
             assert "{#" not in shown and "{%" not in shown, f"{path} shows template source"
