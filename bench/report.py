@@ -161,7 +161,8 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         latency = f"{med([r['p50_us'] for r in runs]) / 1000:.2f} / {med([r['p99_us'] for r in runs]) / 1000:.2f}"
         errors = error_text(runs)
         line = f"| {first['op']} | {first['keytype']} | {first['payload']} | {first['conc']} "
-        b = bao.get(k, [])
+        # A Transit-dialect row (transit_<id>) is the same request as OpenBao's own row <id>.
+        b = bao.get((k[0].removeprefix("transit_"), k[1]), [])
         if not with_bao:
             line += f"| {spread(rps)} | {spread(items)} | {latency} | {cpu} "
         elif not b:
