@@ -8,6 +8,7 @@ is refused: every key keeps a named administrator.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,41 +33,69 @@ def _names(codenames: list[str]) -> list[str]:
     return sorted((n for n in names if n in order), key=order.__getitem__)
 
 
-def grants_of(key: Key) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _GrantRows:
+    """Every grant that bears on a key, read once (four queries), for grants_of and holders_of."""
+
+    on_key_users: list[tuple[str, bool, str]]  # (username, active, codename)
+    on_key_groups: list[tuple[str, str, str | None, bool | None]]  # (group, codename, member, member active)
+    all_keys_groups: list[tuple[str, str, str | None, bool | None]]  # (codename, group, member, member active)
+    all_keys_users: list[tuple[str, str, bool]]  # (codename, username, active)
+
+
+def _grant_rows(key: Key) -> _GrantRows:
+    key_perms = Q(content_type__app_label="kms", codename__endswith="_key")
+    return _GrantRows(
+        on_key_users=list(KeyUserObjectPermission.objects.filter(content_object=key).values_list(
+            "user__username", "user__is_active", "permission__codename")),
+        on_key_groups=list(KeyGroupObjectPermission.objects.filter(content_object=key).values_list(
+            "group__name", "permission__codename", "group__user__username", "group__user__is_active")),
+        all_keys_groups=list(Permission.objects.filter(key_perms, group__isnull=False).values_list(
+            "codename", "group__name", "group__user__username", "group__user__is_active")),
+        all_keys_users=list(Permission.objects.filter(key_perms, user__isnull=False).values_list(
+            "codename", "user__username", "user__is_active")),
+    )  # fmt: skip
+
+
+def grants_of(key: Key, rows: _GrantRows | None = None) -> list[dict[str, Any]]:
     """Per-key grants, then all-keys grants (a role's, a group's, a user's), as API entries.
 
     `scope` is "key" (this key only) or "all_keys"; `through` says how: "direct" (to the
     user), "group" or "role" (a role group of access.ROLES).
     """
-    entries: dict[tuple[str, str, str, str], list[str]] = {}
-    for row in KeyUserObjectPermission.objects.filter(content_object=key).select_related("user", "permission"):
-        entries.setdefault(("user", row.user.get_username(), "key", "direct"), []).append(row.permission.codename)
-    for row in KeyGroupObjectPermission.objects.filter(content_object=key).select_related("group", "permission"):
-        entries.setdefault(("group", row.group.name, "key", "group"), []).append(row.permission.codename)
-    key_perms = Permission.objects.filter(content_type__app_label="kms", codename__endswith="_key")
-    for group in Group.objects.filter(permissions__in=key_perms).distinct().prefetch_related("permissions"):
-        through = "role" if group.name in access.ROLES else "group"
-        entries[("group", group.name, "all_keys", through)] = [p.codename for p in group.permissions.all()]
-    User = get_user_model()  # noqa: N806
-    for user in User.objects.filter(user_permissions__in=key_perms).distinct().prefetch_related("user_permissions"):
-        entries[("user", user.get_username(), "all_keys", "direct")] = [p.codename for p in user.user_permissions.all()]
+    rows = rows or _grant_rows(key)
+    entries: dict[tuple[str, str, str, str], set[str]] = {}
+    for username, _active, code in rows.on_key_users:
+        entries.setdefault(("user", username, "key", "direct"), set()).add(code)
+    for group, code, _member, _active in rows.on_key_groups:
+        entries.setdefault(("group", group, "key", "group"), set()).add(code)
+    for code, group, _member, _active in rows.all_keys_groups:
+        through = "role" if group in access.ROLES else "group"
+        entries.setdefault(("group", group, "all_keys", through), set()).add(code)
+    for code, username, _active in rows.all_keys_users:
+        entries.setdefault(("user", username, "all_keys", "direct"), set()).add(code)
     return [
-        {kind: who, "permissions": _names(codes), "scope": scope, "through": through}
+        {kind: who, "permissions": _names(list(codes)), "scope": scope, "through": through}
         for (kind, who, scope, through), codes in sorted(entries.items())
-        if _names(codes)
+        if _names(list(codes))
     ]
 
 
 def grants_list(*, actor: Actor, name: str) -> list[dict[str, Any]]:
-    return key_grants(actor=actor, name=name)[1]
-
-
-def key_grants(*, actor: Actor, name: str) -> tuple[Key, list[dict[str, Any]]]:
-    """The key (one the actor may view) and its grants (grants_of): the `grants_list` read."""
     with operation(actor, "grants_list", key_name=name, read=True) as op:
         key = key_for(actor, name, "view")
         op.success(key=key)
-        return key, grants_of(key)
+        return grants_of(key)
+
+
+def key_grants(*, actor: Actor, name: str) -> tuple[Key, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The key (one the actor may view), its grants (grants_of) and who holds what through
+    them (holders_of), from one reading of the grant tables: the `grants_list` read."""
+    with operation(actor, "grants_list", key_name=name, read=True) as op:
+        key = key_for(actor, name, "view")
+        op.success(key=key)
+        rows = _grant_rows(key)
+        return key, grants_of(key, rows), holders_of(key, rows)
 
 
 def _validated(user: str | None, group: str | None, permissions: Any) -> tuple[Any, list[str]]:
@@ -242,13 +271,14 @@ def grant_remove(*, actor: Actor, name: str, user: str | None = None, group: str
 # --- who holds what, and through what ---------------------------------------------------
 
 
-def holders_of(key: Key) -> list[dict[str, Any]]:
+def holders_of(key: Key, rows: _GrantRows | None = None) -> list[dict[str, Any]]:
     """For each key permission, every active account holding it and through what.
 
     `through` is one or more of: "superuser", "role <name>" (a role group's global grant),
     "group <name> (all keys)", "group <name> (this key)", "direct (all keys)",
     "direct (this key)". Superusers hold everything (break-glass).
     """
+    rows = rows or _grant_rows(key)
     User = get_user_model()  # noqa: N806
     through: dict[str, dict[str, list[str]]] = {p: {} for p in KEY_PERMISSIONS}
 
@@ -256,24 +286,22 @@ def holders_of(key: Key) -> list[dict[str, Any]]:
         if permission in through:
             through[permission].setdefault(username, []).append(how)
 
-    active = User.objects.filter(is_active=True)
-    for username in active.filter(is_superuser=True).values_list("username", flat=True):
+    for username in User.objects.filter(is_active=True, is_superuser=True).values_list("username", flat=True):
         for permission in KEY_PERMISSIONS:
             add(permission, username, "superuser")
-    for row in KeyUserObjectPermission.objects.filter(content_object=key, user__is_active=True).values_list(
-            "user__username", "permission__codename"):  # fmt: skip
-        add(row[1].removesuffix("_key"), row[0], "direct (this key)")
-    for row in KeyGroupObjectPermission.objects.filter(content_object=key).values_list(
-            "group__name", "permission__codename", "group__user__username", "group__user__is_active"):  # fmt: skip
-        if row[2] and row[3]:
-            add(row[1].removesuffix("_key"), row[2], f"group {row[0]} (this key)")
-    key_perms = Q(content_type__app_label="kms", codename__endswith="_key")
-    for row in Permission.objects.filter(key_perms, group__user__is_active=True).values_list(
-            "codename", "group__name", "group__user__username"):  # fmt: skip
-        how = f"role {row[1]}" if row[1] in access.ROLES else f"group {row[1]} (all keys)"
-        add(row[0].removesuffix("_key"), row[2], how)
-    for row in Permission.objects.filter(key_perms, user__is_active=True).values_list("codename", "user__username"):
-        add(row[0].removesuffix("_key"), row[1], "direct (all keys)")
+    for username, active, code in rows.on_key_users:
+        if active:
+            add(code.removesuffix("_key"), username, "direct (this key)")
+    for group, code, member, active in rows.on_key_groups:
+        if member and active:
+            add(code.removesuffix("_key"), member, f"group {group} (this key)")
+    for code, group, member, active in rows.all_keys_groups:
+        if member and active:
+            how = f"role {group}" if group in access.ROLES else f"group {group} (all keys)"
+            add(code.removesuffix("_key"), member, how)
+    for code, username, active in rows.all_keys_users:
+        if active:
+            add(code.removesuffix("_key"), username, "direct (all keys)")
     return [
         {"permission": p, "holders": [{"user": u, "through": sorted(set(h))} for u, h in sorted(through[p].items())]}
         for p in KEY_PERMISSIONS

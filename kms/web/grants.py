@@ -6,6 +6,7 @@ when the key requires them, and refuses to leave a key with nobody to administer
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import messages
@@ -22,21 +23,44 @@ from kms.web.common import actor, error_page, is_htmx, login_required, page, rep
 from kms.web.forms import GrantForm
 
 
-def grants_context(request: HttpRequest, key: Key, entries: list[dict[str, Any]], form: Any = None) -> dict[str, Any]:
+def grants_context(request: HttpRequest, key: Key, entries: list[dict[str, Any]], holders: list[dict[str, Any]],
+                   form: Any = None) -> dict[str, Any]:  # fmt: skip
     """The grants section: every grant (per key and global, `entries` from the grants_list
     read), who holds each permission, and the editor if this user may grant on the key."""
     for entry in entries:
         entry["kind"] = "user" if "user" in entry else "group"
         entry["who"] = entry[entry["kind"]]
     editable = key.state != "purged" and access.can(request.user, key, "grant")
+    form = (form or GrantForm()) if editable else None
     return {
         "key": key,
         "key_name": key.name,
         "grants": entries,
         # Who holds each permission, and through what (role, group, direct, superuser).
-        "holders": grant_services.holders_of(key),
-        "grant_form": (form or GrantForm()) if editable else None,
+        "holders": holders,
+        "grant_form": form,
+        "grant_fields": _fields(form) if form is not None else None,
         "all_permissions": KEY_PERMISSIONS,
+    }
+
+
+def _fields(form: GrantForm) -> dict[str, str]:
+    """The editor's fields as HTML: a fresh form's are the same for every key and request
+    (rendered once), a refused one's carry what was typed and its errors."""
+    return _fresh_fields() if not form.is_bound else _rendered(form)
+
+
+@functools.cache
+def _fresh_fields() -> dict[str, str]:
+    return _rendered(GrantForm())
+
+
+def _rendered(form: GrantForm) -> dict[str, str]:
+    principal, who, permissions = form["principal"], form["who"], form["permissions"]
+    return {
+        "principal": principal.label_tag() + str(principal),
+        "who": who.label_tag() + str(who) + str(who.errors),
+        "permissions": str(permissions) + str(permissions.errors),
     }
 
 
@@ -44,8 +68,8 @@ def section(request: HttpRequest, name: str, form: GrantForm | None = None, *, l
     """The grants section alone (htmx), or on a page of its own (kms.web.key_panels). `lazy`:
     loaded with the page, so it carries no messages (they are the page's)."""
     try:
-        key, entries = grant_services.key_grants(actor=actor(request), name=name)
-        context = grants_context(request, key, entries, form)
+        key, entries, holders = grant_services.key_grants(actor=actor(request), name=name)
+        context = grants_context(request, key, entries, holders, form)
     except ERRORS as exc:
         return error_page(request, exc)
     context.update(panel="keys/_grants.html", lazy=lazy)
