@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -35,24 +37,31 @@ def _query(request: HttpRequest, *, after: str | None) -> str:
     return query.urlencode()
 
 
-def _rows(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The page's rows, ready to print: link, times (UTC, to the minute) and the overdue mark
-    (kms.services.rotation's rule, as the API's `rotation_overdue`) computed once, here."""
+def _rows(keys: list[dict[str, Any]]) -> list[SafeString]:
+    """The table's rows as HTML, built here once per page rather than through a template
+    include per row (the list page's largest cost, measured: docs/benchmarks.md): the link,
+    the times (UTC, to the minute) and the overdue mark (kms.services.rotation's rule, as the
+    API's `rotation_overdue`). Every value is escaped by format_html."""
     head, tail = reverse("key_detail", args=[_MARK]).split(_MARK)
-    return [
-        {
-            "url": f"{head}{quote(key['name'], safe='')}{tail}",
-            "name": key["name"],
-            "key_type": key["key_type"],
-            "current_version": key["current_version"],
-            "state": key["state"],
-            "created": _minute(key["created_at"]),
-            "last_rotated": _minute(key["last_rotated_at"]) or "—",
-            "next_rotation": _minute(key["next_rotation_at"]),
-            "overdue": key["rotation_due_reason"] is not None,
-        }
-        for key in keys
-    ]
+    return [_row(key, f"{head}{quote(key['name'], safe='')}{tail}") for key in keys]
+
+
+def _row(key: dict[str, Any], url: str) -> SafeString:
+    state = key["state"]
+    overdue = key["rotation_due_reason"] is not None
+    if state != "active":
+        nxt = format_html('<span class="muted">— ({})</span>', state)
+    elif key["next_rotation_at"] is not None:
+        nxt = format_html('<span{}>{}{}</span>', mark_safe(' class="overdue"') if overdue else "",
+                          _minute(key["next_rotation_at"]), " (overdue)" if overdue else "")  # fmt: skip
+    else:
+        nxt = format_html('<span class="muted">manual{}</span>', " (overdue)" if overdue else "")
+    return format_html(
+        '<tr><td><a href="{}">{}</a></td><td><code>{}</code></td><td class="num">{}</td>'
+        '<td><span class="badge s-{}">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        url, key["name"], key["key_type"], key["current_version"], state, state,
+        _minute(key["created_at"]), _minute(key["last_rotated_at"]) or "—", nxt,
+    )  # fmt: skip
 
 
 _MARK = "0-key-0"

@@ -27,7 +27,7 @@ MAX_API_LIST = 2  # the token, the page of keys
 MAX_PAGE_LIST = 6  # the session, the user, the user's permissions (2), the keys, any pending request?
 MAX_KEY_PAGE = 10  # ...the key, its versions, the user's permissions on it (2), any pending request?
 # Each panel: the session and the user (2), the key, the user's permissions (2), then its own.
-MAX_PANEL = {"settings": 5, "usage": 6, "approvals": 8, "grants": 10, "events": 6}
+MAX_PANEL = {"settings": 5, "usage": 6, "approvals": 8, "grants": 6, "events": 6}
 
 
 def queries(call) -> tuple[int, str]:
