@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap
 
 from kms.exceptions import ERRORS
-from kms.models import Approval, ApprovalRequest, Key
+from kms.models import Approval, ApprovalRequest, ApprovalStatus, Key
 from kms.services import approvals as approval_services
 from kms.services.approvals import ApprovalFilter
 from kms.web.common import actor, is_htmx, login_required, page, report
@@ -96,8 +96,12 @@ def _awaiting_ids(request: HttpRequest, key: str | None = None) -> set[int]:
 
 def rows(request: HttpRequest, filters: ApprovalFilter, limit: int = MAX_ROWS) -> list[Row]:
     decisions = Prefetch("approvals", queryset=Approval.objects.select_related("approver").order_by("at"))
-    found = approval_services.approvals_for(actor=actor(request), filters=filters).prefetch_related(decisions)[:limit]
-    awaiting = _awaiting_ids(request, filters.key)
+    found = list(
+        approval_services.approvals_for(actor=actor(request), filters=filters).prefetch_related(decisions)[:limit]
+    )
+    # Which of them await this user: asked only when one of them is still pending.
+    pending = any(req.status == ApprovalStatus.PENDING for req in found)
+    awaiting = _awaiting_ids(request, filters.key) if pending else set()
     return [_row(req, awaiting, request.user) for req in found]
 
 
