@@ -10,7 +10,14 @@ it creates keys through the service (`key_create`) and counts their queries.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<throw-away> .venv/bin/python bench/control_cpu.py
     ... bench/control_cpu.py --sizes 1000,100000 -n 50
 
-The database must be a throw-away one: it is migrated and filled (bench/seed.py's keys).
+The database must be a throw-away one: it is migrated and filled (bench/seed.py's keys),
+and only ever grows: measure the 1,000-key rows on a fresh one. Reusing one needs the same
+EGIDE_MASTER_KEY (the audit chain's key is wrapped under it; a random one is made otherwise).
+
+As production runs (scripts/serve): the audit sink is the spool and one process per node
+ships it (EGIDE_AUDIT_SHIPPER=node), so the reads' events are one line each in the request;
+what chaining them costs the shipper is measured at the end, per event (app + DB).
+A key's page loads its panels after it (htmx): each panel is a row of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import base64
 import io
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +41,9 @@ os.environ.setdefault("EGIDE_DEV", "1")
 os.environ.setdefault("EGIDE_DEBUG", "0")  # as production: no query log, no debug templates
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("EGIDE_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+os.environ.setdefault("EGIDE_AUDIT_SINK", "spool")
+os.environ.setdefault("EGIDE_AUDIT_SHIPPER", "node")  # scripts/serve: the node's shipper, not a thread here
+os.environ.setdefault("EGIDE_AUDIT_SPOOL_DIR", tempfile.mkdtemp(prefix="egide-cp-spool-"))
 os.environ.update(EGIDE_THROTTLE_TOKEN="100000000/min", EGIDE_THROTTLE_ADDRESS="100000000/min",  # noqa: S106
                   DJANGO_SETTINGS_MODULE="egide_site.settings")  # fmt: skip
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -76,7 +87,7 @@ def backend_ticks() -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def call(path: str, *, session: bool = False) -> int:
+def call(path: str, *, session: bool = False, htmx: bool = False) -> int:
     path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
@@ -85,6 +96,8 @@ def call(path: str, *, session: bool = False) -> int:
     }  # fmt: skip
     if session:
         environ["HTTP_COOKIE"] = f"sessionid={SESSION}"
+        if htmx:
+            environ["HTTP_HX_REQUEST"] = "true"
     else:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
     seen = {}
@@ -108,14 +121,14 @@ def counted(fn) -> list[str]:  # noqa: ANN001
     return seen
 
 
-def row(label: str, path: str, *, session: bool = False) -> None:
-    assert call(path, session=session) == 200, (label, path)
-    queries = counted(lambda: call(path, session=session))
+def row(label: str, path: str, *, session: bool = False, htmx: bool = False) -> None:
+    assert call(path, session=session, htmx=htmx) == 200, (label, path)
+    queries = counted(lambda: call(path, session=session, htmx=htmx))
     samples = []
     for _ in range(3):
         db0, cpu0, wall0 = backend_ticks(), time.process_time(), time.perf_counter()
         for _ in range(OPTS.n):
-            call(path, session=session)
+            call(path, session=session, htmx=htmx)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         db = (backend_ticks() - db0) / CLK
         samples.append(((cpu + db) / OPTS.n * 1e3, cpu / OPTS.n * 1e3, db / OPTS.n * 1e3, wall / OPTS.n * 1e3))
@@ -137,6 +150,21 @@ for size in (int(s) for s in OPTS.sizes.split(",")):
     row("API key info (`GET /v1/kms/keys/<name>`)", f"/v1/kms/keys/{middle}")
     row("page: key list (`/`)", "/", session=True)
     row("page: a key (`/keys/<name>/`)", f"/keys/{middle}/", session=True)
+    for panel in ("settings", "usage", "approvals", "grants", "events"):  # loaded after the page (htmx)
+        row(f"page: a key, its {panel} panel (`/keys/<name>/{panel}/`)", f"/keys/{middle}/{panel}/",
+            session=True, htmx=True)  # fmt: skip
+
+# What the reads' spool lines cost the node's shipper to chain (kms.services.audit_spool).
+from kms.services import audit_spool  # noqa: E402
+
+db0, cpu0 = backend_ticks(), time.process_time()
+shipped = audit_spool.ship_all(remove_orphans=False)
+cpu, db = time.process_time() - cpu0, (backend_ticks() - db0) / CLK
+if shipped:
+    print(
+        f"- shipping the reads' {shipped:,} spool lines into the chain: {(cpu + db) / shipped * 1e3:.3f} ms "
+        f"CPU per event ({cpu / shipped * 1e3:.3f} app + {db / shipped * 1e3:.3f} DB), in the node's shipper"
+    )
 
 for kt in ("aes256", "ed25519"):
     for who, actor in (("the system", Actor.system()), ("a user", Actor(user=root, source="api"))):
