@@ -7,7 +7,8 @@ Who may read what:
 - one key's operations per day: `view` on the key (counts are metadata, like the
   per-version use counts).
 Searches and exports are operations and write their own event; the two per-key reads are
-part of the key page, whose `info` event already records the visit.
+panels of the key page (loaded after it, kms.web.key_panels), whose `info` event records
+the visit.
 """
 
 from __future__ import annotations
