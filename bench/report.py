@@ -160,7 +160,8 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         cpu = f"{fmt(app)} + {fmt(dbc)}" if db == "postgres" else f"{fmt(app)} + (in-process)"
         latency = f"{med([r['p50_us'] for r in runs]) / 1000:.2f} / {med([r['p99_us'] for r in runs]) / 1000:.2f}"
         errors = error_text(runs)
-        line = f"| {first['op']} | {first['keytype']} | {first['payload']} | {first['conc']} "
+        op = f"Transit: {first['op']}" if first["id"].startswith("transit_") else first["op"]
+        line = f"| {op} | {first['keytype']} | {first['payload']} | {first['conc']} "
         # A Transit-dialect row (transit_<id>) is the same request as OpenBao's own row <id>.
         b = bao.get((k[0].removeprefix("transit_"), k[1]), [])
         if not with_bao:
