@@ -338,8 +338,8 @@ def main() -> int:
     ]
     if with_bao:
         out.append(
-            "- OpenBao: `../shared/bench/openbao_transit.sh` with AUDIT=1 (file audit "
-            "device), same wrk script, payloads, threads, connections and durations."
+            "- OpenBao: `../shared/bench/openbao_transit.sh` and `bench/openbao_more.sh` (HMAC, ML-DSA-65) "
+            "with AUDIT=1 (file audit device), same wrk script, payloads, threads, connections and durations."
         )
     rounds = int(meta.get("ROUNDS", "1"))
     if rounds > 1:
