@@ -220,6 +220,8 @@ EGIDE_APPROVALS_REQUIRED_DEFAULT = env.integer(
     maximum=10,  # keys.MAX_APPROVALS
 )
 EGIDE_APPROVAL_TTL_HOURS = env.integer("EGIDE_APPROVAL_TTL_HOURS", 24, minimum=1, maximum=24 * 366)
+# How many approval requests one requester may have waiting, all keys together (no flooding).
+EGIDE_APPROVALS_MAX_PENDING = env.integer("EGIDE_APPROVALS_MAX_PENDING", 20, minimum=1, maximum=10_000)
 # NIST SP 800-38D: at most 2^32 encryptions under one key with random 96-bit nonces.
 # A version is rotated once it reaches this share of the limit (default 2^30, a quarter).
 EGIDE_AES_MAX_ENCRYPTIONS = env.integer("EGIDE_AES_MAX_ENCRYPTIONS", 2**30, minimum=1, maximum=2**32)

@@ -153,6 +153,8 @@ def test_a_bad_master_key_file_stops_the_start_without_echoing_it(production, mo
         ({"EGIDE_DELETION_WINDOW_DAYS": "100000000"}, "EGIDE_DELETION_WINDOW_DAYS"),
         ({"EGIDE_APPROVALS_REQUIRED_DEFAULT": "11"}, "EGIDE_APPROVALS_REQUIRED_DEFAULT"),
         ({"EGIDE_KEY_CACHE_SIZE": "lots"}, "EGIDE_KEY_CACHE_SIZE"),
+        ({"EGIDE_APPROVALS_MAX_PENDING": "0"}, "EGIDE_APPROVALS_MAX_PENDING"),
+        ({"EGIDE_AUDIT_SHIPPER": "thread"}, "EGIDE_AUDIT_SHIPPER"),
     ],
 )
 def test_a_bad_value_stops_the_start_with_a_message_naming_it(production, monkeypatch, change, variable):

@@ -25,9 +25,6 @@ from kms.models import ApprovalRequest, ApprovalStatus, Key, approval_fingerprin
 from kms.services import audit
 from kms.services.actor import Actor
 
-MAX_PENDING_PER_REQUESTER = 20
-
-
 # Actions whose quorum lets the requester perform them once more, themself (the result
 # goes to the requester, not to the approver who completed the quorum).
 CONSUMED_BY_REQUESTER = {"export", "backup"}  # backup: to another Egide
@@ -41,7 +38,7 @@ def approval_context(actor: Actor) -> dict[str, Any] | None:
 
 
 def max_pending() -> int:
-    return int(getattr(settings, "EGIDE_APPROVALS_MAX_PENDING", MAX_PENDING_PER_REQUESTER))
+    return int(settings.EGIDE_APPROVALS_MAX_PENDING)
 
 
 def required_for(key: Key, at_least: int = 0) -> int:
