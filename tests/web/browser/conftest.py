@@ -10,12 +10,15 @@ no 'unsafe-eval': kms.middleware), and any violation the browser reports fails t
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.servers import basehttp
+from django.db import connection
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this is deliberate.
@@ -34,6 +37,30 @@ def _unavailable(reason: str) -> None:
     if os.environ.get("REQUIRE_BROWSER") == "1":
         pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_request_at_a_time_on_in_memory_sqlite() -> Iterator[None]:
+    """On the in-memory SQLite test database, Django hands the test's one connection to every
+    live-server thread; a key's page loads its panels at once (htmx), and two requests
+    interleaving their transactions on that one connection hung the run now and then (or
+    chained an audit seq twice). There, serve one request at a time (after its request line
+    is read, so a kept-alive idle connection blocks no one). PostgreSQL keeps its threads,
+    each with its own connection, as in production."""
+    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
+        yield
+        return
+    original, lock = basehttp.ServerHandler.run, threading.Lock()
+
+    def run(self: Any, application: Any) -> Any:
+        with lock:
+            return original(self, application)
+
+    basehttp.ServerHandler.run = run  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        basehttp.ServerHandler.run = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
