@@ -153,12 +153,20 @@ def event_data(event: AuditEvent) -> dict[str, Any]:
 
 def key_events(*, actor: Actor, name: str, limit: int = 20) -> list[AuditEvent] | None:
     """The key's newest changes and uses (no READ_ACTIONS), or None when the actor may not
-    read them (see above)."""
-    key = key_for(actor, name, "view")
+    read them (see above).
+
+    A read of the audit trail leaves its own trace, as a search does (`audit_search`, the
+    key as its filter): the panel is a URL of its own, fetched with or without the key's page.
+    Nothing is recorded for a viewer who is shown no events.
+    """
+    key = key_for(actor, name, "view")  # an outsider's miss is the page's `info` denial, not a search
     if not (actor.is_system or access.has_global(actor.user, "audit") or access.can(actor.user, key, "manage")):
         return None
-    events = AuditEvent.objects.filter(key_name=key.name, key_uid=str(key.uid)).exclude(action__in=READ_ACTIONS)
-    return list(events.order_by("-seq")[:limit])
+    with operation(actor, "audit_search", key_name=key.name, read=True) as op:
+        events = AuditEvent.objects.filter(key_name=key.name, key_uid=str(key.uid)).exclude(action__in=READ_ACTIONS)
+        page = list(events.order_by("-seq")[:limit])
+        op.success(key=key, details={"filters": {"key": key.name}, "returned": len(page), "panel": "key_events"})
+        return page
 
 
 @dataclass(frozen=True)

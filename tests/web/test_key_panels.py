@@ -93,12 +93,28 @@ def test_the_events_are_shown_to_the_administrator_and_not_to_a_key_user(as_alic
 
 
 def test_the_page_and_its_panels_write_the_events_the_page_wrote(as_alice, aes_key):
-    """One `info` for the page and one `grants_list` for its grants, as when the page rendered
-    them all; the chart, the requests and the events panels read as part of that visit."""
+    """One `info` for the page, one `grants_list` for its grants, and — the events panel being
+    a URL of its own — one `audit_search` for the key's events it shows; the chart and the
+    requests panels read as part of that visit."""
     before = AuditEvent.objects.latest("seq").seq
     key_page(as_alice, "payments")
     made = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq").values_list("action", "outcome"))
-    assert made == [("info", "success"), ("grants_list", "success")]
+    assert sorted(made) == [("audit_search", "success"), ("grants_list", "success"), ("info", "success")]
+
+
+def test_reading_a_key_s_events_without_its_page_is_on_record(as_alice, aes_key):
+    before = AuditEvent.objects.latest("seq").seq
+    assert "<code>create</code>" in htmx(as_alice, "get", "/keys/payments/events/").content.decode()
+    made = AuditEvent.objects.filter(seq__gt=before)
+    assert [(e.action, e.outcome, e.key_name, e.details.get("panel")) for e in made] == [
+        ("audit_search", "success", "payments", "key_events")
+    ]
+
+
+def test_a_viewer_shown_no_events_leaves_no_search_on_record(as_bob, aes_key):
+    before = AuditEvent.objects.latest("seq").seq
+    htmx(as_bob, "get", "/keys/payments/events/")
+    assert not AuditEvent.objects.filter(seq__gt=before, action="audit_search").exists()
 
 
 def test_an_outsider_s_panel_read_is_audited_as_denied(as_mallory, aes_key):
