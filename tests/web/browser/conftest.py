@@ -122,6 +122,13 @@ def log_in(page: Any, username: str, password: str) -> None:
     page.wait_for_url("**/")
 
 
+def settled(page: Any) -> None:
+    """A key's page has loaded its lazy panels (each `[data-lazy]` placeholder swapped out):
+    what a user sees before they act. A panel that never loads fails here, by name."""
+    page.wait_for_function("() => !document.querySelector('[data-lazy]')", timeout=15_000)
+
+
 def log_out(page: Any) -> None:
+    settled(page)  # leaving a key's page while its panels load raced the logout's navigation in CI
     page.get_by_role("button", name="Log out").click()
-    page.wait_for_url("**/login/")
+    page.wait_for_url("**/login/", timeout=20_000)
