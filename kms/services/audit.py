@@ -189,20 +189,10 @@ def _locked_head() -> AuditChainHead:
     return head
 
 
-def record(
-    actor: Actor,
-    action: str,
-    *,
-    outcome: str = "success",
-    key: Key | None = None,
-    key_name: str = "",
-    key_version: int | None = None,
-    error_code: str = "",
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Append one event to the chain, inside the caller's transaction (or its own)."""
-    row = event(actor, action, outcome=outcome, key=key, key_name=key_name, key_version=key_version,
-                error_code=error_code, details=details)  # fmt: skip
+def record(actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
+    """Append one event to the chain, inside the caller's transaction (or its own); `fields`
+    are those of `event()` (outcome, key, key_name, key_version, error_code, details)."""
+    row = event(actor, action, **fields)
     append([row])
     return row
 
