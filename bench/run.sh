@@ -113,7 +113,7 @@ CLK_TCK=$(getconf CLK_TCK)
 ERRORS=0
 
 # --------------------------------------------------------------- cleanup ----
-SERVER_PID=""; BAO_RUNNER_PID=""; LEG_PID=""; DB_CREATED=""
+SERVER_PID=""; BAO_RUNNER_PID=""; LEG_PID=""; DB_CREATED=""; PG_MASTER=""
 
 start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
 
@@ -174,9 +174,26 @@ pid_ticks() {  # "pid utime+stime" per line (field 2 of stat may hold spaces: cu
   done 2>/dev/null || true
 }
 db_pids() {  # PostgreSQL backends serving Egide's connections (not autovacuum; none for SQLite)
-  [[ "$DB_KIND" == postgres ]] || return 0
-  psql -d postgres -Atqc "select pid from pg_stat_activity
-    where datname = '$BENCH_DB' and backend_type = 'client backend'" 2>/dev/null || true
+  # Read off the postmaster's children and their process titles ("postgres: 15/main: USER DB
+  # ADDR state"), not asked of the server: a psql here would start a backend of its own.
+  [[ "$DB_KIND" == postgres && -n "$PG_MASTER" ]] || return 0
+  local p title
+  for p in $(cat /proc/"$PG_MASTER"/task/*/children 2>/dev/null); do
+    read -r -d '' title <"/proc/$p/cmdline" 2>/dev/null || true
+    [[ "$title" == *": $PGUSER $BENCH_DB "* ]] && echo "$p"
+  done
+}
+reaped_db_ticks() {  # "reaped T": CPU of every backend that has exited (the postmaster reaps them)
+  # A backend that connects and exits within a row (a shipper that closes its connection
+  # after each pass) is in no snapshot of db_pids: its CPU reaches the postmaster's
+  # cutime + cstime instead. Counts any database's exited backends: keep the machine quiet.
+  [[ "$DB_KIND" == postgres && -n "$PG_MASTER" ]] || return 0
+  sed 's/^.*) //' "/proc/$PG_MASTER/stat" | awk '{ print "reaped", $14 + $15 }'
+}
+db_snapshot() { pid_ticks $(db_pids); reaped_db_ticks; }
+pg_master() {  # the postmaster's pid: the parent of the checkpointer
+  local c; c=$(psql -d postgres -Atqc "select pid from pg_stat_activity where backend_type = 'checkpointer'")
+  awk '/^PPid:/ { print $2 }' "/proc/$c/status"
 }
 machine_ticks() {  # CPU ticks the whole machine spent busy, all cores (first line of /proc/stat)
   awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
@@ -220,6 +237,8 @@ start_egide() {  # start_egide postgres|sqlite
     psql -d postgres -Atqc "CREATE DATABASE $BENCH_DB" >/dev/null
     DB_CREATED=1
     DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+    PG_MASTER=$(pg_master)
+    [[ -r /proc/$PG_MASTER/stat ]] || die "cannot read the postmaster's CPU (/proc/$PG_MASTER): run where PostgreSQL runs"
   else
     DATABASE_URL="sqlite:///$RUN_DIR/egide.sqlite3"
   fi
@@ -344,14 +363,14 @@ bench() {
   local lua=${12:-$SHARED_BENCH/post.lua}
   local raw="$OUTDIR/wrk_${DB_KIND}_r${ROUND}_${id}_c${c}.txt"
   local app0="$raw.app0" app1="$raw.app1" db0="$raw.db0" db1="$raw.db1" w0 w1
-  pid_ticks $(tree_pids "$SERVER_PID") >"$app0"; pid_ticks $(db_pids) >"$db0"
+  pid_ticks $(tree_pids "$SERVER_PID") >"$app0"; db_snapshot >"$db0"
   local m0 m1; m0=$(machine_ticks)
   w0=$(date +%s%N)
   BODY_FILE="$body" AUTH_HEADER="Authorization: Bearer $TOKEN" \
     /usr/bin/time -o "$raw.time" -f 'WRKCPU user=%U sys=%S' \
     wrk -t"$t" -c"$c" -d"$d" --latency -s "$lua" "$URL/v1/$path" >"$raw" 2>&1 || true
   w1=$(date +%s%N); m1=$(machine_ticks)
-  pid_ticks $(tree_pids "$SERVER_PID") >"$app1"; pid_ticks $(db_pids) >"$db1"
+  pid_ticks $(tree_pids "$SERVER_PID") >"$app1"; db_snapshot >"$db1"
   local app_ticks db_ticks
   app_ticks=$(tick_delta "$app0" "$app1"); db_ticks=$(tick_delta "$db0" "$db1")
   rm -f "$app0" "$app1" "$db0" "$db1"
