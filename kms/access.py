@@ -13,6 +13,7 @@ can see but not use answers `permission_denied`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -151,6 +152,13 @@ def keys_with(user: AnyUser | None, permissions: Iterable[str]) -> QuerySet[Key]
         | Q(Exists(direct))
         | Q(Exists(via_group))
     )
+
+
+def visibility_shape(user: AnyUser | None) -> tuple[Any, ...]:
+    """What keys_with reads of the user (kms.services.prepared: the same shape, the same SQL)."""
+    if user is None:
+        return (None,)
+    return (user.pk, user.is_authenticated, user.is_active, user.is_superuser)
 
 
 def permissions_on(user: AnyUser | None, key: Key) -> list[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from kms import access
@@ -14,10 +16,12 @@ from kms.exceptions import InvalidRequest
 from kms.models import Key, KeyState
 from kms.services.actor import Actor
 from kms.services.operation import operation
-from kms.services.rotation import annotate_rotation_due
+from kms.services.prepared import PreparedValues, datetime_bind, int_bind
+from kms.services.rotation import aes_rotation_threshold, annotate_rotation_due
 from kms.transit import namespaces
 
 MAX_PAGE = 1000
+_PAGE = PreparedValues("keys_list", datetime_bind("now"), int_bind("after"))  # one statement per shape
 _NAME_TEXT = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 STATUSES = {KeyState.ACTIVE, KeyState.DISABLED, KeyState.DELETED}
 
@@ -60,20 +64,34 @@ def keys_list(
         # Every cursor we issue is an id. isascii: str.isdigit() also takes "²" (int() refuses it).
         if after is not None and not (after.isascii() and after.isdigit() and len(after) < 19):
             raise InvalidRequest("cursor is not one this server issued")
-        keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
-        keys = keys.filter(namespace=namespaces.current().namespace)  # one key space (kms.transit.namespaces)
-        if key_type:
-            keys = keys.filter(key_type=key_type)
-        if status:
-            keys = keys.filter(state=status)
-        if name_prefix:
-            # A prefix no name can start with (NUL, which PostgreSQL refuses in a query, or
-            # any character outside the rule) matches nothing.
-            keys = keys.filter(name__startswith=name_prefix) if _NAME_TEXT.match(name_prefix) else keys.none()
+        namespace = namespaces.current().namespace  # one key space (kms.transit.namespaces)
+        # A prefix no name can start with (NUL, which PostgreSQL refuses in a query, or any
+        # character outside the rule) matches nothing.
+        impossible = bool(name_prefix) and not _NAME_TEXT.match(name_prefix or "")
+
+        def build(now: datetime, after: int | None = None) -> QuerySet[Key]:
+            keys = Key.objects.exclude(state=KeyState.PURGED) if actor.is_system else access.visible_keys(actor.user)
+            keys = keys.filter(namespace=namespace)
+            if key_type:
+                keys = keys.filter(key_type=key_type)
+            if status:
+                keys = keys.filter(state=status)
+            if impossible:
+                keys = keys.none()
+            elif name_prefix:
+                keys = keys.filter(name__startswith=name_prefix)
+            if after is not None:
+                keys = keys.filter(pk__gt=after)
+            keys = annotate_rotation_due(keys, now)
+            return keys.order_by("pk").values(*SUMMARY_COLUMNS, "rotation_due_reason")[: limit + 1]
+
+        # Everything `build` reads but its binds: the same shape builds the same statement.
+        shape = (None if actor.is_system else access.visibility_shape(actor.user), namespace, key_type, status,
+                 name_prefix, limit, aes_rotation_threshold())  # fmt: skip
+        binds: dict[str, Any] = {"now": timezone.now()}
         if after:
-            keys = keys.filter(pk__gt=int(after))
-        keys = annotate_rotation_due(keys, timezone.now())
-        page = list(keys.order_by("pk").values(*SUMMARY_COLUMNS, "rotation_due_reason")[: limit + 1])
+            binds["after"] = int(after)
+        page = _PAGE.rows(shape, build, **binds)
         more = len(page) > limit
         page = page[:limit]
         op.success(details={"returned": len(page)})
