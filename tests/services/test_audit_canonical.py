@@ -66,3 +66,32 @@ def test_a_typical_event_takes_the_fast_road_and_hashes_as_before() -> None:
 @given(JSONISH)
 def test_the_details_column_reads_back_as_the_same_data(details: Any) -> None:
     assert json.loads(details_json(details)) == json.loads(json.dumps(details, default=str))
+
+
+def _sanitize_row_column_by_column(row: dict[str, Any]) -> dict[str, Any]:
+    """sanitize_row as it was written before its one-pass common case: the reference."""
+    from kms.services.audit import _TEXT_COLUMNS, clean_text, sanitize
+
+    for name, limit in _TEXT_COLUMNS.items():
+        text = row.get(name)
+        if isinstance(text, str) and (len(text) > limit or not text.isprintable()):
+            text = clean_text(text, limit)
+            row[name] = text if len(text) <= limit else text[:limit]
+    row["details"] = sanitize(row.get("details") or {})
+    return row
+
+
+COLUMN_TEXT = st.one_of(ANY_TEXT, st.text(max_size=200), st.none(), st.integers(), st.just(""))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["actor_name", "auth_method", "token_id", "source", "action", "key_name",
+                                        "key_uid", "outcome", "error_code", "request_id", "client_addr"]),
+                       COLUMN_TEXT), JSONISH)  # fmt: skip
+def test_sanitize_row_fast_path_changes_nothing(columns, details):
+    """The shipper's one-pass check (kms.services.audit.sanitize_row) sanitizes a row exactly
+    as the column-by-column rule does: long, unprintable, surrogate and non-text columns too."""
+    from kms.services.audit import sanitize_row
+
+    row = {**columns, "details": details}
+    assert sanitize_row(dict(row)) == _sanitize_row_column_by_column(dict(row))
