@@ -179,7 +179,7 @@ db_pids() {  # PostgreSQL backends serving Egide's connections (not autovacuum; 
   [[ "$DB_KIND" == postgres && -n "$PG_MASTER" ]] || return 0
   local p title
   for p in $(cat /proc/"$PG_MASTER"/task/*/children 2>/dev/null); do
-    read -r -d '' title <"/proc/$p/cmdline" 2>/dev/null || true
+    title=""; read -r -d "" title 2>/dev/null <"/proc/$p/cmdline" || true
     [[ "$title" == *": $PGUSER $BENCH_DB "* ]] && echo "$p"
   done
 }
@@ -203,6 +203,12 @@ own_ticks() {  # this shell's CPU plus that of every child it has reaped (their 
 }
 tick_delta() {  # tick_delta BEFORE AFTER: CPU ticks used between two pid_ticks snapshots
   awk 'NR == FNR { b[$1] = $2; next } { d += $2 - ($1 in b ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"
+}
+db_tick_delta() {  # the same for two db_snapshot files: a backend gone by AFTER has its whole
+  # life in the reaped time (a connection Django recycles after CONN_MAX_AGE holds a minute
+  # of it), so what it had used by BEFORE is taken off again.
+  awk 'NR == FNR { b[$1] = $2; next } { d += $2 - ($1 in b ? b[$1] : 0); seen[$1] = 1 }
+       END { for (p in b) if (!(p in seen)) d -= b[p]; print d + 0 }' "$1" "$2"
 }
 
 # ------------------------------------------------------------------- API ----
@@ -372,7 +378,7 @@ bench() {
   w1=$(date +%s%N); m1=$(machine_ticks)
   pid_ticks $(tree_pids "$SERVER_PID") >"$app1"; db_snapshot >"$db1"
   local app_ticks db_ticks
-  app_ticks=$(tick_delta "$app0" "$app1"); db_ticks=$(tick_delta "$db0" "$db1")
+  app_ticks=$(tick_delta "$app0" "$app1"); db_ticks=$(db_tick_delta "$db0" "$db1")
   rm -f "$app0" "$app1" "$db0" "$db1"
   cat "$raw.time" >>"$raw"; rm -f "$raw.time"
   local line wl
