@@ -7,7 +7,8 @@ the process CPU time per request is printed. Repeatable within a few percent, so
 trees can be compared (issue 12: the pipeline must not cost more than the lanes it
 replaced); `bench/run.sh` measures the real server under load.
 
-    EGIDE_DEV=1 .venv/bin/python bench/fastlane_cpu.py [N]          # SQLite in a temp dir
+    EGIDE_DEV=1 .venv/bin/python bench/fastlane_cpu.py [N [ROW]]    # SQLite in a temp dir
+    (cd <other tree> && PYTHONPATH=. <this tree>/bench/fastlane_cpu.py)  # the same rows, another tree
 
 Settings as production's data plane: the spool audit sink (its shipper off during the
 loop, then shipped and counted), the default state window.
@@ -24,6 +25,7 @@ import tempfile
 import time
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+ONLY = sys.argv[2] if len(sys.argv) > 2 else ""  # rows whose label contains this
 WORK = tempfile.mkdtemp(prefix="egide-cpu-")
 os.environ.setdefault("EGIDE_DEV", "1")
 os.environ.update(
@@ -75,19 +77,23 @@ def call(path: str, body: dict) -> tuple[int, bytes]:
 
 
 P64 = base64.b64encode(os.urandom(64)).decode()
+P4K = base64.b64encode(os.urandom(4096)).decode()
 ct = json.loads(call("/v1/kms/encrypt/aes", {"plaintext": P64})[1])["data"]["ciphertext"]
+ct4k = json.loads(call("/v1/kms/encrypt/aes", {"plaintext": P4K})[1])["data"]["ciphertext"]
 sig_ed = json.loads(call("/v1/kms/sign/ed", {"data": P64})[1])["data"]["signature"]
 sig_p = json.loads(call("/v1/kms/sign/p256", {"data": P64})[1])["data"]["signature"]
 ROWS = [
     ("encrypt 64 B", "/v1/kms/encrypt/aes", {"plaintext": P64}),
     ("decrypt 64 B", "/v1/kms/decrypt/aes", {"ciphertext": ct}),
+    ("encrypt 4 KiB", "/v1/kms/encrypt/aes", {"plaintext": P4K}),
+    ("decrypt 4 KiB", "/v1/kms/decrypt/aes", {"ciphertext": ct4k}),
     ("batch encrypt 100", "/v1/kms/encrypt/aes", {"batch": [{"plaintext": P64}] * 100}),
     ("ed25519 sign", "/v1/kms/sign/ed", {"data": P64}),
     ("ed25519 verify", "/v1/kms/verify/ed", {"data": P64, "signature": sig_ed}),
     ("p256 verify", "/v1/kms/verify/p256", {"data": P64, "signature": sig_p}),
 ]
 print(f"| request | CPU µs/request (N={N}, median of 3) |\n|---|---|")
-for label, path, body in ROWS:
+for label, path, body in (row for row in ROWS if ONLY in row[0]):
     assert call(path, body)[0] == 200, label
     samples = []
     for _ in range(3):
