@@ -34,7 +34,7 @@ os.environ.update(
         "EGIDE_VAR_DIR": WORK,
         "EGIDE_AUDIT_SINK": "spool",
         "EGIDE_AUDIT_SHIP_INTERVAL_MS": "3600000",
-        "EGIDE_STATE_WINDOW_MS": "250",
+        "EGIDE_STATE_WINDOW_MS": os.environ.get("EGIDE_STATE_WINDOW_MS", "250"),
         "EGIDE_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "EGIDE_THROTTLE_TOKEN": "100000000/min",  # rates, not secrets: no throttling in the measure
         "EGIDE_THROTTLE_ADDRESS": "100000000/min",
