@@ -56,6 +56,11 @@ def datetime_bind(name: str) -> Bind:
                 lambda value, conn: _DATETIME.get_db_prep_value(value, conn, prepared=True))  # fmt: skip
 
 
+def str_bind(name: str) -> Bind:
+    """A text compared for equality with a text column (its own parameter)."""
+    return Bind(name, "\x1fegide-bind\x1f", lambda value, conn: str(value))
+
+
 def int_bind(name: str) -> Bind:
     """A whole number compared with an integer column (its own parameter)."""
     return Bind(name, -7_919_191_919_191, lambda value, conn: int(value))

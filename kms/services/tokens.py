@@ -14,6 +14,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from kms.models import KEY_PERMISSIONS, ApiToken
 from kms.rules import NAME_PATTERN
 from kms.services.actor import Actor
 from kms.services.operation import operation
+from kms.services.prepared import PreparedValues, str_bind
 
 TOKEN_PREFIX = "egd_"  # noqa: S105 - a marker, not a secret
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
@@ -125,13 +127,34 @@ def token_create(
         return token, raw
 
 
+_BY_HASH = PreparedValues("token_authenticate", str_bind("digest"))  # every API request: compiled once
+
+
+def _token_by_hash(digest: str) -> ApiToken | None:
+    """The token row and its user's, in one statement kept compiled (kms.services.prepared);
+    instances made as the ORM makes them (Model.from_db), the user in the token's cache."""
+    user_model = get_user_model()
+    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
+    user_fields = [f.attname for f in user_model._meta.concrete_fields]
+    columns = [*token_fields, *(f"user__{name}" for name in user_fields)]
+    rows = _BY_HASH.rows(
+        "by_hash", lambda digest: ApiToken.objects.filter(token_hash=digest).values(*columns)[:1], digest=digest
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    token = ApiToken.from_db("default", token_fields, [row[name] for name in token_fields])
+    token.user = user_model.from_db("default", user_fields, [row[f"user__{name}"] for name in user_fields])
+    return token
+
+
 def token_authenticate(raw: str) -> ApiToken:
     """The live token for this bearer string, or Unauthenticated (one message for every cause)."""
     failure = Unauthenticated("invalid, expired or revoked token")
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         raise failure
     digest = hash_token(raw)
-    token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
+    token = _token_by_hash(digest)
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         raise failure
     now = timezone.now()

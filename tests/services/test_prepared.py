@@ -152,3 +152,25 @@ def test_the_cache_is_bounded(world, monkeypatch):
     for n in range(10):
         assert read.rows(n, lambda n=n: Key.objects.filter(pk__gte=-n).order_by("pk").values("pk"))
     assert list(read._cache()) == [(7, frozenset()), (8, frozenset()), (9, frozenset())]
+
+
+def test_the_token_lookup_is_kept_and_answers_as_the_orm(world):
+    """Every API request looks its bearer token up (kms.services.tokens): one kept statement,
+    the token and its user as the ORM would have made them."""
+    from kms.models import ApiToken
+    from kms.services import tokens
+
+    user = world["users"]["alice"]
+    token, raw = tokens.token_create(actor=Actor.system(), user=user)
+    tokens._BY_HASH.clear()
+    for _ in range(2):
+        found = tokens.token_authenticate(raw)
+        orm = ApiToken.objects.select_related("user").get(pk=token.pk)
+        assert [getattr(found, f.attname) for f in ApiToken._meta.concrete_fields] == [
+            getattr(orm, f.attname) for f in ApiToken._meta.concrete_fields
+        ]
+        assert found.user == user and found.user.get_username() == "alice" and found.user.is_active
+    (plan,) = tokens._BY_HASH._cache().values()
+    assert isinstance(plan, prepared._Plan)
+    with pytest.raises(tokens.Unauthenticated):
+        tokens.token_authenticate(raw[:-1] + ("a" if raw[-1] != "a" else "b"))
