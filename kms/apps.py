@@ -17,6 +17,10 @@ class KmsConfig(AppConfig):
 
         generation.connect()
 
+        from kms import db_adapters
+
+        db_adapters.connect()  # PostgreSQL timestamps parsed in C
+
         from kms.services import authn, users
 
         authn.connect()  # every login, failed login and logout in the audit trail
