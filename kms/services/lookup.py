@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from kms import access
 from kms.exceptions import KeyNotFound, PermissionDenied
 from kms.models import Key, KeyState, KeyVersion
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services.actor import Actor
+from kms.services.prepared import PreparedValues, str_bind
 from kms.services.tokens import scope_permits
 from kms.transit import namespaces
 
@@ -20,11 +23,11 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         # No key can bear a name outside the rule; and PostgreSQL refuses NUL in a query.
         raise KeyNotFound(printable_name(name))
-    keys = Key.objects.exclude(state=KeyState.PURGED)
-    if lock:
-        keys = keys.select_for_update()
     space = namespaces.current()  # the native space unless a Transit mount's request set another
-    key = keys.filter(namespace=space.namespace, name=name).first()
+    if lock:
+        key = _live(space.namespace).select_for_update().filter(name=name).first()
+    else:
+        key = _live_key(space.namespace, name)
     if key is None:
         raise KeyNotFound(printable_name(name))
     approval = actor.extra.get("approval")
@@ -36,6 +39,23 @@ def key_for(actor: Actor, name: str, permission: str, *, lock: bool = False) -> 
         access.require(actor.user, key, permission)
     require_token_scope(actor, space.qualified(key.name), permission)
     return key
+
+
+def _live(namespace: str) -> QuerySet[Key]:
+    return Key.objects.exclude(state=KeyState.PURGED).filter(namespace=namespace)
+
+
+_KEY_FIELDS = [f.attname for f in Key._meta.concrete_fields]
+_BY_NAME = PreparedValues("key_for", str_bind("name"))  # every key-scoped request: compiled once
+
+
+def _live_key(namespace: str, name: str) -> Key | None:
+    """The live key of that name (the read without a lock), as a kept statement
+    (kms.services.prepared); the instance made as the ORM makes it (Model.from_db)."""
+    rows = _BY_NAME.rows(
+        namespace, lambda name: _live(namespace).filter(name=name).order_by("pk").values(*_KEY_FIELDS)[:1], name=name
+    )
+    return Key.from_db("default", _KEY_FIELDS, [rows[0][f] for f in _KEY_FIELDS]) if rows else None
 
 
 def require_token_scope(actor: Actor, key_name: str | None, permission: str) -> None:
