@@ -9,7 +9,7 @@ from kms.exceptions import KeyNotFound, PermissionDenied
 from kms.models import Key, KeyState, KeyVersion
 from kms.rules import NAME_PATTERN, printable_name
 from kms.services.actor import Actor
-from kms.services.prepared import PreparedValues, str_bind
+from kms.services.prepared import PreparedValues, columns, instance, str_bind
 from kms.services.tokens import scope_permits
 from kms.transit import namespaces
 
@@ -45,17 +45,16 @@ def _live(namespace: str) -> QuerySet[Key]:
     return Key.objects.exclude(state=KeyState.PURGED).filter(namespace=namespace)
 
 
-_KEY_FIELDS = [f.attname for f in Key._meta.concrete_fields]
 _BY_NAME = PreparedValues("key_for", str_bind("name"))  # every key-scoped request: compiled once
 
 
 def _live_key(namespace: str, name: str) -> Key | None:
     """The live key of that name (the read without a lock), as a kept statement
-    (kms.services.prepared); the instance made as the ORM makes it (Model.from_db)."""
+    (kms.services.prepared); the instance made as the ORM makes it."""
     rows = _BY_NAME.rows(
-        namespace, lambda name: _live(namespace).filter(name=name).order_by("pk").values(*_KEY_FIELDS)[:1], name=name
+        namespace, lambda name: _live(namespace).filter(name=name).order_by("pk").values(*columns(Key))[:1], name=name
     )
-    return Key.from_db("default", _KEY_FIELDS, [rows[0][f] for f in _KEY_FIELDS]) if rows else None
+    return instance(Key, rows[0]) if rows else None
 
 
 def require_token_scope(actor: Actor, key_name: str | None, permission: str) -> None:

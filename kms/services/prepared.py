@@ -21,21 +21,23 @@ Caches are per thread (a Django connection is), bounded, least recently used fir
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import DateTimeField, QuerySet
+from django.db.models import DateTimeField, Model, QuerySet
 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 256
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,19 @@ class _Plan:
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
 
 
+@functools.cache
+def columns(model: type[Model], prefix: str = "") -> tuple[str, ...]:
+    """The `.values()` names of every concrete field of `model` (through `prefix`, e.g. "user__"),
+    for a prepared read that hands model instances on (see `instance`)."""
+    return tuple(f"{prefix}{field.attname}" for field in model._meta.concrete_fields)
+
+
+def instance(model: type[M], row: dict[str, Any], prefix: str = "", using: str = "default") -> M:
+    """A row of `columns(model, prefix)` as the ORM makes an instance from a row (Model.from_db)."""
+    names = columns(model)
+    return model.from_db(using, names, [row[name] for name in columns(model, prefix)])
+
+
 _EMPTY = object()  # the shape matches nothing (a .none() queryset): no statement to run
 
 
@@ -106,8 +121,7 @@ class PreparedValues:
             return list(build(**values))
         if plan is _EMPTY:
             return []
-        assert isinstance(plan, _Plan)
-        return self._run(plan, values)
+        return self._run(cast(_Plan, plan), values)
 
     def clear(self) -> None:
         """Forget this thread's statements (tests; nothing in them goes stale otherwise)."""

@@ -23,7 +23,7 @@ from kms.models import KEY_PERMISSIONS, ApiToken
 from kms.rules import NAME_PATTERN
 from kms.services.actor import Actor
 from kms.services.operation import operation
-from kms.services.prepared import PreparedValues, str_bind
+from kms.services.prepared import PreparedValues, columns, instance, str_bind
 
 TOKEN_PREFIX = "egd_"  # noqa: S105 - a marker, not a secret
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
@@ -132,19 +132,16 @@ _BY_HASH = PreparedValues("token_authenticate", str_bind("digest"))  # every API
 
 def _token_by_hash(digest: str) -> ApiToken | None:
     """The token row and its user's, in one statement kept compiled (kms.services.prepared);
-    instances made as the ORM makes them (Model.from_db), the user in the token's cache."""
+    instances made as the ORM makes them, the user in the token's cache."""
     user_model = get_user_model()
-    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
-    user_fields = [f.attname for f in user_model._meta.concrete_fields]
-    columns = [*token_fields, *(f"user__{name}" for name in user_fields)]
+    names = (*columns(ApiToken), *columns(user_model, "user__"))
     rows = _BY_HASH.rows(
-        "by_hash", lambda digest: ApiToken.objects.filter(token_hash=digest).values(*columns)[:1], digest=digest
+        "by_hash", lambda digest: ApiToken.objects.filter(token_hash=digest).values(*names)[:1], digest=digest
     )
     if not rows:
         return None
-    row = rows[0]
-    token = ApiToken.from_db("default", token_fields, [row[name] for name in token_fields])
-    token.user = user_model.from_db("default", user_fields, [row[f"user__{name}"] for name in user_fields])
+    token = instance(ApiToken, rows[0])
+    token.user = instance(user_model, rows[0], "user__")
     return token
 
 
