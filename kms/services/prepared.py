@@ -98,7 +98,8 @@ class PreparedValues:
 
     `rows(shape, build, **binds)`: `build(**binds)` makes the queryset (called only when the
     shape is new, with sentinels for the binds); `shape` must hold everything else `build`
-    reads (two calls with the same shape must build the same SQL text).
+    reads (two calls with the same shape must build the same SQL text), and `build` must not
+    branch on a bind's value: it is called with the sentinel, and that branch would be kept.
     """
 
     def __init__(self, name: str, *binds: Bind, using: str = "default") -> None:
