@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import connections
 from django.http.request import split_domain_port, validate_host
 
 from kms.middleware import api_security_headers
@@ -37,6 +38,7 @@ class Config:
     proxy_ssl_header: tuple[str, str] | None
     use_x_forwarded_host: bool
     headers: dict[bool, list[tuple[str, str]]]  # secure → the headers Django's middleware adds
+    postgres: bool  # the database's NOTIFY can push state changes (kms.dataplane.state.Listener)
 
     @classmethod
     def read(cls) -> Config:
@@ -55,6 +57,7 @@ class Config:
             proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER,
             use_x_forwarded_host=bool(settings.USE_X_FORWARDED_HOST),
             headers={secure: api_security_headers(secure) for secure in (False, True)},
+            postgres=connections["default"].vendor == "postgresql",
         )
 
 

@@ -11,6 +11,7 @@ every outcome, the error table (kms.dataplane.errors) and the answer's headers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -239,10 +240,16 @@ def execute(principal: Principal, operation: Operation, name: str, items: list[A
         raise
 
 
+@functools.lru_cache(maxsize=4096)
+def uid_text(uid: bytes) -> str:
+    """A key's uid as the audit trail writes it (the canonical UUID text), made once per key."""
+    return str(uuid.UUID(bytes=uid))
+
+
 def _execute(principal: Principal, operation: Operation, name: str, items: list[Any], options: dict[str, Any],
              event: dict[str, Any], namespace: str = "", shown: str = "") -> Outcome:  # fmt: skip
     key = authorize(principal, name, operation, namespace, shown)
-    event.update(key_uid=str(uuid.UUID(bytes=key.uid)), key_id=key.id)
+    event.update(key_uid=uid_text(key.uid), key_id=key.id)
     cost = costs.of_request(key.key_type, operation.name, items)
     if cost > 1 and principal.auth_method == "token":
         throttle.charge("token", principal.token_id, cost - 1)

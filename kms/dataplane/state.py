@@ -228,8 +228,9 @@ class StateCache:
 
     def sync(self) -> None:
         """Drop everything if the generation moved (read now, or within the window)."""
-        window = config.current().state_window_s
-        if window > 0 and connection.vendor == "postgresql":
+        conf = config.current()
+        window = conf.state_window_s
+        if window > 0 and conf.postgres:
             LISTENER.ensure_running()
         now = time.monotonic()
         if window > 0 and not self.pushed and now - self.checked_at < window and self.generation is not None:

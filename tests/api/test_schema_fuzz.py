@@ -66,7 +66,7 @@ def checks() -> list:
 def in_process_requests(monkeypatch):
     # As Django's test client does: a request must not close the test's connection (and with
     # it the transaction that every test runs in), nor may the fast lane.
-    monkeypatch.setattr("kms.dataplane.wsgi.close_old_connections", lambda: None)
+    monkeypatch.setattr("kms.dataplane.wsgi.close_old_connections", lambda opened=None: [])
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield

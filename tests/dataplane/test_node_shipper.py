@@ -36,7 +36,7 @@ def lane(monkeypatch: pytest.MonkeyPatch) -> Any:
     from egide_site.wsgi import application
     from kms.dataplane import wsgi
 
-    monkeypatch.setattr(wsgi, "close_old_connections", lambda: None)
+    monkeypatch.setattr(wsgi, "close_old_connections", lambda opened=None: [])
     return application
 
 

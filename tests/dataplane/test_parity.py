@@ -40,7 +40,7 @@ def lane(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     # Keep the test's transaction: the lane and Django's handler (through its signals) would
     # close the connection around each request (see through_the_lane).
-    monkeypatch.setattr(wsgi, "close_old_connections", lambda: None)
+    monkeypatch.setattr(wsgi, "close_old_connections", lambda opened=None: [])
     return application
 
 

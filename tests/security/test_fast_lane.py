@@ -28,7 +28,7 @@ def app(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     # The lane closes stale connections around a request, as Django's signals do; here that
     # would close the test's transaction. (tests/dataplane runs the lane with it, on real
     # transactions.)
-    monkeypatch.setattr(wsgi, "close_old_connections", lambda: None)
+    monkeypatch.setattr(wsgi, "close_old_connections", lambda opened=None: [])
     return application
 
 
