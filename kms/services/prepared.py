@@ -64,8 +64,10 @@ def str_bind(name: str) -> Bind:
 
 
 def int_bind(name: str) -> Bind:
-    """A whole number compared with an integer column (its own parameter)."""
-    return Bind(name, -7_919_191_919_191, lambda value, conn: int(value))
+    """A whole number compared with an integer column (its own parameter). The sentinel fits
+    a 32-bit column (auth_user.id): Django compiles a value out of the column's range to no
+    statement at all (EmptyResultSet), which must not be kept as "matches nothing"."""
+    return Bind(name, -1_979_191_919, lambda value, conn: int(value))
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ class PreparedValues:
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
-            return _EMPTY
+            # Only a .none() shape matches nothing whatever the binds; anything else that
+            # compiles to nothing may owe it to a sentinel: not kept, the ORM every call.
+            return _EMPTY if query.is_empty() else None
         slots = []
         for bind in binds:
             mark = bind.adapt(bind.sentinel, connection)

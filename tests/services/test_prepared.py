@@ -174,3 +174,30 @@ def test_the_token_lookup_is_kept_and_answers_as_the_orm(world):
     assert isinstance(plan, prepared._Plan)
     with pytest.raises(tokens.Unauthenticated):
         tokens.token_authenticate(raw[:-1] + ("a" if raw[-1] != "a" else "b"))
+
+
+def test_an_int_bind_on_a_32_bit_column_is_kept_and_finds_its_row(django_user_model) -> None:
+    """auth_user.id is a 32-bit integer: a sentinel outside its range compiled to no statement
+    (EmptyResultSet), which was once kept as "matches nothing" — every read then found nobody."""
+    user = make_user(django_user_model, "int32")
+    reads = prepared.PreparedValues("test_int32", prepared.int_bind("pk"))
+
+    def build(pk):
+        return django_user_model.objects.filter(pk=pk).values("username")
+
+    assert reads.rows("by_pk", build, pk=user.pk) == [{"username": "int32"}]
+    assert reads.rows("by_pk", build, pk=user.pk + 1000) == []
+    assert isinstance(reads._cache()[("by_pk", frozenset({"pk"}))], prepared._Plan)
+
+
+def test_only_a_none_shape_is_kept_as_matching_nothing(django_user_model) -> None:
+    """A shape that compiles to nothing because of a bind's sentinel is not kept as empty:
+    the ORM answers it every call; a .none() queryset is kept as empty."""
+    make_user(django_user_model, "small")
+    reads = prepared.PreparedValues("test_empty", prepared.int_bind("pk"))
+    none = reads.rows("none", lambda pk: django_user_model.objects.none().values("username"), pk=1)
+    assert none == [] and reads._cache()[("none", frozenset({"pk"}))] is prepared._EMPTY
+    # A value Django compiles to nothing (out of any integer column's range) with the real
+    # value too: not kept, and the ORM's answer (no rows) every call.
+    huge = reads.rows("huge", lambda pk: django_user_model.objects.filter(pk=pk * 10**12).values("username"), pk=1)
+    assert huge == [] and reads._cache()[("huge", frozenset({"pk"}))] is None
