@@ -148,7 +148,8 @@ TEMPLATES = [
 
 AUTHENTICATION_BACKENDS = [
     "kms.security.LoginLockoutBackend",  # first: a locked-out login is refused before the password
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the session's user read with a kept statement (kms.web.session_store)
+    "kms.web.session_store.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user; anonymous requests get nothing
@@ -185,6 +186,7 @@ SECURE_HSTS_SECONDS = env.integer("EGIDE_HSTS_SECONDS", 31536000 if EGIDE_HTTPS 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = EGIDE_HTTPS
 SECURE_HSTS_PRELOAD = EGIDE_HTTPS and env.boolean("EGIDE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "kms.web.session_store"  # Django's database sessions, loaded with a kept statement
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
