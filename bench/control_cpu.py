@@ -36,7 +36,7 @@ ARGS.add_argument("--sizes", default="1000,100000")
 ARGS.add_argument("-n", type=int, default=50, help="requests per row")
 OPTS = ARGS.parse_args()
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: another tree may be measured
 os.environ.setdefault("EGIDE_DEV", "1")
 os.environ.setdefault("EGIDE_DEBUG", "0")  # as production: no query log, no debug templates
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
@@ -137,39 +137,61 @@ def row(label: str, path: str, *, session: bool = False, htmx: bool = False) -> 
           f"| {len(queries)} |", flush=True)  # fmt: skip
 
 
-print("| request | keys | server CPU ms/request (median of 3) | app + DB | wall ms | queries |")
-print("|---|---|---|---|---|---|")
-for size in (int(s) for s in OPTS.sizes.split(",")):
+def seeded(size: int) -> str:
+    """At least `size` keys in the database; the name of the one in the middle."""
     have = Key.objects.filter(name__startswith="bulk-").count()
     if have < size:
         seed.seed_keys(size - have, "bulk-")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    middle = f"bulk-{size // 2:07d}"
-    row("API key list, one page (`GET /v1/kms/keys?limit=100`)", "/v1/kms/keys?limit=100")
-    row("API key info (`GET /v1/kms/keys/<name>`)", f"/v1/kms/keys/{middle}")
-    row("page: key list (`/`)", "/", session=True)
-    row("page: a key (`/keys/<name>/`)", f"/keys/{middle}/", session=True)
+    return f"bulk-{size // 2:07d}"
+
+
+def requests(middle: str) -> list[tuple[str, str, bool, bool]]:
+    """The rows: (label, path, with a session, as htmx). bench/control_instructions.py runs them too."""
+    rows = [
+        ("API key list, one page (`GET /v1/kms/keys?limit=100`)", "/v1/kms/keys?limit=100", False, False),
+        ("API key info (`GET /v1/kms/keys/<name>`)", f"/v1/kms/keys/{middle}", False, False),
+        ("page: key list (`/`)", "/", True, False),
+        ("page: a key (`/keys/<name>/`)", f"/keys/{middle}/", True, False),
+    ]
     for panel in ("settings", "usage", "approvals", "grants", "events"):  # loaded after the page (htmx)
-        row(f"page: a key, its {panel} panel (`/keys/<name>/{panel}/`)", f"/keys/{middle}/{panel}/",
-            session=True, htmx=True)  # fmt: skip
+        rows.append((f"page: a key, its {panel} panel (`/keys/<name>/{panel}/`)", f"/keys/{middle}/{panel}/",
+                     True, True))  # fmt: skip
+    return rows
 
-# What the reads' spool lines cost the node's shipper to chain (kms.services.audit_spool).
-from kms.services import audit_spool  # noqa: E402
 
-db0, cpu0 = backend_ticks(), time.process_time()
-shipped = audit_spool.ship_all(remove_orphans=False)
-cpu, db = time.process_time() - cpu0, (backend_ticks() - db0) / CLK
-if shipped:
-    print(
-        f"- shipping the reads' {shipped:,} spool lines into the chain: {(cpu + db) / shipped * 1e3:.3f} ms "
-        f"CPU per event ({cpu / shipped * 1e3:.3f} app + {db / shipped * 1e3:.3f} DB), in the node's shipper"
-    )
+def main() -> None:
+    print("| request | keys | server CPU ms/request (median of 3) | app + DB | wall ms | queries |")
+    print("|---|---|---|---|---|---|")
+    for size in (int(s) for s in OPTS.sizes.split(",") if s):
+        for label, path, session, htmx in requests(seeded(size)):
+            row(label, path, session=session, htmx=htmx)
+    epilogue()
 
-for kt in ("aes256", "ed25519"):
-    for who, actor in (("the system", Actor.system()), ("a user", Actor(user=root, source="api"))):
-        name = f"count-{kt}-{os.urandom(4).hex()}"
-        queries = counted(lambda a=actor, n=name, t=kt: key_create(actor=a, name=n, key_type=t))
-        print(f"- key_create ({kt}, as {who}): {len(queries)} queries")
-    if os.environ.get("SHOW_QUERIES"):
-        print("\n".join(q[:160] for q in queries))
+
+def epilogue() -> None:
+    """What the reads' spool lines cost the node's shipper to chain (kms.services.audit_spool),
+    and the queries of a key's creation."""
+    from kms.services import audit_spool
+
+    db0, cpu0 = backend_ticks(), time.process_time()
+    shipped = audit_spool.ship_all(remove_orphans=False)
+    cpu, db = time.process_time() - cpu0, (backend_ticks() - db0) / CLK
+    if shipped:
+        print(
+            f"- shipping the reads' {shipped:,} spool lines into the chain: {(cpu + db) / shipped * 1e3:.3f} ms "
+            f"CPU per event ({cpu / shipped * 1e3:.3f} app + {db / shipped * 1e3:.3f} DB), in the node's shipper"
+        )
+
+    for kt in ("aes256", "ed25519"):
+        for who, actor in (("the system", Actor.system()), ("a user", Actor(user=root, source="api"))):
+            name = f"count-{kt}-{os.urandom(4).hex()}"
+            queries = counted(lambda a=actor, n=name, t=kt: key_create(actor=a, name=n, key_type=t))
+            print(f"- key_create ({kt}, as {who}): {len(queries)} queries")
+        if os.environ.get("SHOW_QUERIES"):
+            print("\n".join(q[:160] for q in queries))
+
+
+if __name__ == "__main__":  # imported (runpy) by bench/control_instructions.py for its set-up only
+    main()

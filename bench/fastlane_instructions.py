@@ -21,14 +21,12 @@ them to compare two trees' Python, with bench/run.sh for the server as a whole.
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess  # nosec B404 - valgrind and callgrind_control, fixed arguments
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import callgrind  # bench/callgrind.py: this script's directory is first on sys.path
 
 HERE = Path(__file__).resolve().parent
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
@@ -37,30 +35,9 @@ ONLY = sys.argv[2] if len(sys.argv) > 2 else ""
 
 def outside() -> None:
     """Run this script again under callgrind; print one row per dump."""
-    if not shutil.which("valgrind"):
-        sys.exit("fastlane_instructions.py: needs valgrind (apt-get install valgrind)")
-    out = Path(tempfile.mkdtemp(prefix="egide-callgrind-"))
-    env = {**os.environ, "EGIDE_CALLGRIND_CHILD": "1", "PYTHONHASHSEED": "0", "EGIDE_DEV": "1"}
-    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
-           sys.executable, __file__, str(N), ONLY]  # fmt: skip
-    run = subprocess.run(  # noqa: S603
-        cmd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode:
-        sys.exit(f"callgrind run failed ({run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
     print(f"| request | instructions per request (N={N}, callgrind) |\n|---|---|")
-    for dump in sorted(out.glob("cg.*.*"), key=lambda p: int(p.suffix[1:])):
-        text = dump.read_text()
-        label = re.search(r"^desc: Trigger: dump (.*)$", text, re.M)
-        total = re.search(r"^totals: (\d+)", text, re.M)
-        if label and total:
-            name, count = label.group(1).rsplit("/", 1)
-            print(f"| {name.replace('_', ' ')} | {int(total.group(1)) / int(count):,.0f} |")
-    shutil.rmtree(out, ignore_errors=True)
+    for label, count in callgrind.rows(Path(__file__), [str(N), ONLY]):
+        print(f"| {label} | {count:,.0f} |")
 
 
 class _Stopped:
@@ -91,21 +68,12 @@ def inside() -> None:
     # second per worker, not per request).
     state.time = _Stopped(time)
     call, rows = setup["call"], setup["ROWS"]
-    pid = str(os.getpid())
-
-    def counted(label: str, times: int, fn) -> None:  # noqa: ANN001
-        control = ["callgrind_control"]
-        for args in (["-z"], ["-i", "on"]):  # zero the counters, count from here
-            subprocess.run([*control, *args, pid], capture_output=True, check=False)  # noqa: S603
-        fn()
-        for args in (["-i", "off"], ["-d", f"{label.replace(' ', '_')}/{times}"]):  # stop, write the count
-            subprocess.run([*control, *args, pid], capture_output=True, check=False)  # noqa: S603
 
     for label, path, body in rows:
         if ONLY in label:
             for _ in range(3):  # warm: caches filled, code paths imported
                 assert call(path, body)[0] == 200, label
-            counted(label, N, lambda p=path, b=body: [call(p, b) for _ in range(N)])
+            callgrind.counted(label, N, lambda p=path, b=body: [call(p, b) for _ in range(N)])
     if ONLY and ONLY not in "audit shipping":
         return
     try:  # the shipper: where it lives in this tree
@@ -116,7 +84,7 @@ def inside() -> None:
     label, path, body = rows[0]
     for _ in range(N * 5):
         call(path, body)
-    counted("audit shipping, per event", N * 5, WRITER.ship_now)
+    callgrind.counted("audit shipping, per event", N * 5, WRITER.ship_now)
 
 
 if __name__ == "__main__":
