@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+# OpenBao's audit device in this run (bench/run.sh's BAO_AUDIT): on, as Egide audits every call.
+BAO_AUDIT_WORDS = "file audit on" if os.environ.get("BAO_AUDIT", "1") == "1" else "NO audit device"
+
 # openbao_transit.sh prints no row id; its key-type column names the key.
 BAO_KEY = {"ed25519": "ed25519", "ecdsa-p256": "p256", "ecdsa-p384": "p384",
            "rsa-2048": "rsa2048", "rsa-4096": "rsa4096", "mldsa-65": "mldsa65"}  # fmt: skip
@@ -134,7 +137,7 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
         return []
     out = [
         f"#### Requests: Egide on {'PostgreSQL' if db == 'postgres' else 'SQLite'}"
-        + (" vs OpenBao Transit (file audit on)" if with_bao else ""),
+        + (f" vs OpenBao Transit ({BAO_AUDIT_WORDS})" if with_bao else ""),
         "",
     ]
     if with_bao:
@@ -339,7 +342,8 @@ def main() -> int:
     if with_bao:
         out.append(
             "- OpenBao: `../shared/bench/openbao_transit.sh` and `bench/openbao_more.sh` (HMAC, ML-DSA-65) "
-            "with AUDIT=1 (file audit device), same wrk script, payloads, threads, connections and durations."
+            f"with AUDIT={os.environ.get('BAO_AUDIT', '1')} ({BAO_AUDIT_WORDS}), same wrk script, payloads, "
+            "threads, connections and durations."
         )
     rounds = int(meta.get("ROUNDS", "1"))
     if rounds > 1:

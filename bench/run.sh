@@ -20,6 +20,7 @@
 #                       k in ed25519 p256 p384 rsa2048 rsa4096) plus scale_list,
 #                       scale_versions, scale_audit and files
 #   DBS="postgres sqlite" {sqlite}    OPENBAO=1 {0}    ROUNDS=1 (request rows, medians)
+#   BAO_AUDIT=1         OpenBao's file audit device on (0: off, issue 19's stretch comparison)
 #   THREADS=2 CONC=16 DUR=10s {1s} LAT_DUR=5s {1s} BATCH_N=100 (as openbao_transit.sh)
 #   THROTTLE=100000000/min   Egide's rate limits per token and per address (OpenBao has none)
 #   WORKERS=$(nproc) BLOCKING_THREADS=2 INTERFACE=wsgi   scripts/serve's --workers, --threads
@@ -73,6 +74,8 @@ EGIDE_PORT="${EGIDE_PORT:-8310}"; BAO_ADDR="${BAO_ADDR:-127.0.0.1:8210}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_DB="${BENCH_DB:-egide_bench}"
 BAO="${BAO:-$HOME/.cache/openbao/bin/bao}"
+export BAO_AUDIT="${BAO_AUDIT:-1}"   # report.py prints which
+[[ "$BAO_AUDIT" == 0 || "$BAO_AUDIT" == 1 ]] || die "BAO_AUDIT must be 0 or 1"
 SHARED_BENCH="${SHARED_BENCH:-$REPO/../shared/bench}"
 VENV="$REPO/.venv"
 PY="$VENV/bin/python"
@@ -590,8 +593,8 @@ run_openbao() {
 openbao_script() {  # openbao_script OUT SCRIPT LABEL: one OpenBao run, its table in OUT/table.md
   local out=$1 script=$2
   mkdir -p "$out"
-  note "openbao (file audit on), $3: $out"
-  BAO="$BAO" AUDIT=1 ADDR="$BAO_ADDR" THREADS="$THREADS" CONC="$CONC" DUR="$DUR" \
+  note "openbao ($([[ "$BAO_AUDIT" == 1 ]] && echo "file audit on" || echo "NO audit device")), $3: $out"
+  BAO="$BAO" AUDIT="$BAO_AUDIT" ADDR="$BAO_ADDR" THREADS="$THREADS" CONC="$CONC" DUR="$DUR" \
     LAT_DUR="$LAT_DUR" BATCH_N="$BATCH_N" ONLY="$ONLY" OUTDIR="$out" SHARED_BENCH="$SHARED_BENCH" \
     bash "$script" >"$out/table.md" 2>"$out/stderr.log" &
   BAO_RUNNER_PID=$!
