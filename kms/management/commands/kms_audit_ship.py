@@ -10,6 +10,7 @@ it beside granian): a pass every EGIDE_AUDIT_SHIP_INTERVAL_MS until SIGTERM or S
 with --parent PID, until that process is gone), then a last pass, exit 0.
 """
 
+import gc
 import os
 import threading
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             shipped = audit_spool.ship_all(remove_orphans=not keep_files)
             self.stdout.write(f"shipped {shipped} audit event(s) from {settings.EGIDE_AUDIT_SPOOL_DIR}")
             return
+        gc.freeze()  # a long-running process: what Django loaded is never garbage (as egide_site/wsgi.py)
         stop = threading.Event()
         if parent:
             threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True).start()
