@@ -32,6 +32,7 @@ from kms.services.actions import perform
 from kms.services.actor import Actor
 from kms.services.gate import CONSUMED_BY_REQUESTER
 from kms.services.operation import operation
+from kms.services.prepared import PreparedValues, datetime_bind
 
 
 def approvals_expire(*, actor: Actor, now: datetime | None = None) -> int:
@@ -231,7 +232,14 @@ def awaiting_count(*, actor: Actor) -> int:
     """How many pending requests await the actor's decision (every page's navigation shows it).
 
     Nothing pending at all, the common case, is one light query; otherwise approvals_for."""
-    pending = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__gt=timezone.now())
-    if not pending.exists():
+    if not _ANY_PENDING.rows("any", _pending_rows, now=timezone.now()):
         return 0
     return approvals_for(actor=actor, filters=ApprovalFilter(awaiting_me=True)).count()
+
+
+_ANY_PENDING = PreparedValues("approvals_pending", datetime_bind("now"))  # every page: compiled once
+
+
+def _pending_rows(now: datetime) -> QuerySet[Any]:
+    """At most one live pending request (`.exists()` as a kept statement)."""
+    return ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__gt=now).values("pk")[:1]

@@ -35,6 +35,7 @@ from kms.services import gate
 from kms.services.actor import Actor
 from kms.services.lookup import key_for, version_of
 from kms.services.operation import Abandoned, Operation, operation
+from kms.services.prepared import PreparedValues, columns, instance, int_bind
 from kms.transit import namespaces
 
 log = logging.getLogger(__name__)
@@ -609,11 +610,24 @@ def versions_destroy_due(*, actor: Actor, now: datetime | None = None) -> list[s
     return done
 
 
+_VERSIONS = PreparedValues("key_versions", int_bind("key_id"))  # every key page and API info: compiled once
+
+
+def version_list(key: Key) -> list[KeyVersion]:
+    """The key's versions in order, as `key.versions.order_by("version")` gives them."""
+    rows = _VERSIONS.rows(
+        "all",
+        lambda key_id: KeyVersion.objects.filter(key_id=key_id).order_by("version").values(*columns(KeyVersion)),
+        key_id=key.pk,
+    )
+    return [instance(KeyVersion, row) for row in rows]
+
+
 def key_info(*, actor: Actor, name: str) -> Key:
     """A key with its versions, for display (metadata only; needs only `view`)."""
     with operation(actor, "info", key_name=name, read=True) as op:
         key = key_for(actor, name, "view")
-        key.version_list = list(key.versions.order_by("version"))  # type: ignore[attr-defined]
+        key.version_list = version_list(key)  # type: ignore[attr-defined]
         op.success(key=key)
         return key
 

@@ -201,3 +201,25 @@ def test_only_a_none_shape_is_kept_as_matching_nothing(django_user_model) -> Non
     # value too: not kept, and the ORM's answer (no rows) every call.
     huge = reads.rows("huge", lambda pk: django_user_model.objects.filter(pk=pk * 10**12).values("username"), pk=1)
     assert huge == [] and reads._cache()[("huge", frozenset({"pk"}))] is None
+
+
+def test_a_keys_versions_read_with_a_kept_statement_are_the_orms(create_key) -> None:
+    """key_info's version list (kms.services.keys.version_list): every field, in order, the
+    versions of that key only, and a version made after the statement was kept shows at once."""
+    from kms.services.keys import key_rotate, version_list
+
+    key = create_key("versions-a", "aes256")
+    other = create_key("versions-b", "ed25519")
+    for _ in range(2):
+        key_rotate(actor=Actor.system(), name="versions-a")
+
+    def same(k: Key) -> None:
+        ours, orms = version_list(k), list(k.versions.order_by("version"))
+        assert [v.__dict__ | {"_state": None} for v in ours] == [v.__dict__ | {"_state": None} for v in orms]
+        assert all(v._state.adding is False for v in ours)
+
+    same(key)
+    same(other)
+    key_rotate(actor=Actor.system(), name="versions-a")
+    same(key)
+    assert [v.version for v in version_list(key)] == [1, 2, 3, 4]
