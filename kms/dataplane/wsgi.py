@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -86,7 +86,7 @@ class FastLane:
         return reply.status, headers, reply.body
 
 
-def close_old_connections(opened: list[Any] | None = None) -> list[Any]:
+def close_old_connections(opened: Sequence[Any] | None = None) -> Sequence[Any]:
     """What Django's request_started and request_finished signals do, for this thread's
     connections: close those broken or past their age (CONN_MAX_AGE=0 closes at the end).
 
@@ -96,11 +96,10 @@ def close_old_connections(opened: list[Any] | None = None) -> list[Any]:
     opened its first connection, looks them up again at the end. Tests replace this, as
     Django's test client disconnects its signals, to keep their transaction open.
     """
-    if not opened:
-        opened = connections.all(initialized_only=True)
-    for conn in opened:
+    checked = opened or connections.all(initialized_only=True)
+    for conn in checked:
         conn.close_if_unusable_or_obsolete()
-    return opened
+    return checked
 
 
 def _request_id(environ: dict[str, Any]) -> str:
