@@ -23,7 +23,7 @@
 #   BAO_AUDIT=1         OpenBao's file audit device on (0: off, issue 19's stretch comparison)
 #   THREADS=2 CONC=16 DUR=10s {1s} LAT_DUR=5s {1s} BATCH_N=100 (as openbao_transit.sh)
 #   THROTTLE=100000000/min   Egide's rate limits per token and per address (OpenBao has none)
-#   WORKERS=$(nproc) BLOCKING_THREADS=2 INTERFACE=wsgi   scripts/serve's --workers, --threads
+#   WORKERS=$(nproc) BLOCKING_THREADS=1 INTERFACE=wsgi   scripts/serve's --workers, --threads
 #                       (per worker) and --interface (wsgi or rsgi)
 #   KEYS_SMALL=1000 KEYS_LARGE=100000 VERSIONS=1000 AUDIT_EVENTS=1000000 FILE_MIB=2048
 #   FILE_REPEAT=3 {1}  EGIDE_PORT=8310  BAO_ADDR=127.0.0.1:8210
@@ -67,7 +67,7 @@ fi
   && ONLY="${ONLY%)}|sign_mldsa65|verify_mldsa65|decap_mlkem768|hmac64)"
 ROUNDS="${ROUNDS:-1}"
 THREADS="${THREADS:-2}"; CONC="${CONC:-16}"; BATCH_N="${BATCH_N:-100}"
-WORKERS="${WORKERS:-$(nproc)}"; BLOCKING_THREADS="${BLOCKING_THREADS:-2}"
+WORKERS="${WORKERS:-$(nproc)}"; BLOCKING_THREADS="${BLOCKING_THREADS:-1}"   # scripts/serve's default
 THROTTLE="${THROTTLE:-100000000/min}"   # per token and per address (EGIDE_THROTTLE_TOKEN/_ADDRESS)
 INTERFACE="${INTERFACE:-wsgi}"
 EGIDE_PORT="${EGIDE_PORT:-8310}"; BAO_ADDR="${BAO_ADDR:-127.0.0.1:8210}"

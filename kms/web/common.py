@@ -9,7 +9,7 @@ you may not see, 403 for one you may not use) or a message next to the form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from django.contrib import messages
@@ -86,7 +86,7 @@ NAV_LINKS = ("key_list", "approvals", "playground", "audit", "tokens", "users", 
              "logout")  # fmt: skip
 
 
-@cache
+@lru_cache(maxsize=16)  # one entry per script prefix the server is mounted under
 def _nav_links(prefix: str) -> dict[str, str]:
     return {name.replace(":", "_"): reverse(name) for name in NAV_LINKS}
 
