@@ -21,6 +21,7 @@ from kms.crypto import KEY_TYPES
 from kms.dataplane.parse import MAX_ITEM_BYTES
 from kms.durations import format_duration, parse_duration
 from kms.models import ApiToken, ApprovalRequest, Key, KeyVersion
+from kms.services.keys import version_list
 
 
 @extend_schema_field(OpenApiTypes.BYTE)
@@ -257,7 +258,7 @@ class KeyInfoOut(serializers.Serializer):
 
 
 def key_info_data(key: Key) -> dict[str, Any]:
-    versions = getattr(key, "version_list", None) or list(key.versions.order_by("version"))
+    versions = getattr(key, "version_list", None) or version_list(key)
     return {
         "name": key.name,
         "type": key.key_type,

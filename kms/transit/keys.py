@@ -103,7 +103,7 @@ def read(key: Key) -> dict[str, Any]:
     """The key in Transit's `keys/<name>` shape."""
     kt = get_key_type(key.key_type)
     versions: dict[str, Any] = {}
-    for kv in getattr(key, "version_list", None) or key.versions.order_by("version"):
+    for kv in getattr(key, "version_list", None) or key_services.version_list(key):
         if kv.destroyed_at is not None:
             continue
         if kt.asymmetric:
