@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kms.crypto import InvalidRequest, LoadedKey, get_key_type
 
 from .helpers import flip, needs_openssl, openssl
+from .vectors import ROOT
 
 # RFC 8032, section 7.1, TEST 1-3: (secret key (seed), public key, message, signature).
 RFC_8032 = {
@@ -132,3 +136,64 @@ def test_openssl_pkeyutl_verifies_an_egide_ed25519_signature(keys: dict[str, Loa
         "-in", data, "-sigfile", signature,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+# --- libsodium signs and verifies; OpenSSL (pyca) is the yardstick ---------------------------
+
+SIGN_INPUT = ROOT / "asymmetric" / "Ed25519" / "sign.input"  # the ed25519 paper's 1,024 vectors
+
+
+def _sign_input() -> list[tuple[bytes, bytes, bytes, bytes]]:
+    """(seed, public key, message, signature) of every line of sign.input."""
+    vectors = []
+    for line in SIGN_INPUT.read_text().splitlines():
+        secret, public, message, signed, _ = (bytes.fromhex(field) for field in line.split(":"))
+        vectors.append((secret[:32], public, message, signed[:64]))
+    return vectors
+
+
+def test_the_ed25519_papers_1024_vectors_sign_and_verify_as_published() -> None:
+    key_type = get_key_type("ed25519")
+    for seed, public, message, signature in _sign_input():
+        key = key_type.load(_pkcs8_from_seed(seed))
+        assert _public(key).public_bytes_raw() == public
+        assert key.sign(message) == signature
+        assert key.verify(message, signature)
+        assert not key.verify(message + b"\x00", signature)
+        verify_only = key_type.load_public(key.public_key_pem())  # type: ignore[arg-type]
+        assert verify_only.verify(message, signature)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=300),
+       position=st.integers(min_value=0, max_value=63), mask=st.integers(min_value=1, max_value=255))  # fmt: skip
+def test_egide_signs_byte_for_byte_as_openssl_and_both_agree_on_every_altered_signature(
+    seed: bytes, message: bytes, position: int, mask: int
+) -> None:
+    key = get_key_type("ed25519").load(_pkcs8_from_seed(seed))
+    reference = Ed25519PrivateKey.from_private_bytes(seed)
+    signature = key.sign(message)
+    assert signature == reference.sign(message)
+    altered = flip(signature, position, mask)
+    try:
+        reference.public_key().verify(altered, message)
+        openssl_says = True
+    except InvalidSignature:
+        openssl_says = False
+    assert key.verify(message, altered) is openssl_says
+    assert key.verify(message, signature)
+
+
+SMALL_ORDER_PUBLIC_KEY = b"\x01" + b"\x00" * 31  # the neutral point: every (R = sB, s) "verifies"
+BASE_POINT = bytes.fromhex("58" + "66" * 31)
+
+
+def test_a_signature_anyone_can_forge_for_a_small_order_public_key_is_refused() -> None:
+    """OpenSSL accepts (R = B, s = 1) for the neutral point as public key, for any message;
+    Egide verifies with libsodium, which refuses small-order keys and R."""
+    forged = BASE_POINT + (1).to_bytes(32, "little")
+    weak = Ed25519PublicKey.from_public_bytes(SMALL_ORDER_PUBLIC_KEY)
+    weak.verify(forged, b"pay mallory")  # the hole being closed: OpenSSL raises nothing
+    pem = weak.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key = get_key_type("ed25519").load_public(pem.decode())
+    assert key.verify(b"pay mallory", forged) is False
