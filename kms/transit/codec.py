@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
@@ -159,7 +160,7 @@ def _body(request: Request) -> dict[str, Any]:
     if not request.body.strip():
         return {}
     try:
-        body = json.loads(request.body.decode("utf-8"))
+        body = _json(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequest("failed to parse JSON input: the body must be a JSON object") from None
     if body is None:  # `bao write -f` sends null
@@ -167,6 +168,16 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("failed to parse JSON input: the body must be a JSON object")
     return body
+
+
+def _json(text: str) -> Any:
+    """json.loads's answer at orjson's cost: orjson reads every body the two agree on (RFC 8259
+    JSON); what only the stdlib takes (NaN, a lone surrogate's escape, an integer past 64
+    bits) it still reads, as it did before, and the field checks answer as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _query(request: Request) -> dict[str, str]:

