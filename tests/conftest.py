@@ -11,6 +11,7 @@ import itertools
 import os
 
 import pytest
+from django.core.cache import cache
 
 from kms.services.actor import Actor
 
@@ -56,6 +57,9 @@ def _fresh_data_plane_state():
 
     CACHE.clear()
     throttle.reset()
+    # The per-address password rate (kms.security) counts in the cache, and every test client
+    # is 127.0.0.1: one xdist worker's earlier logins used to throttle a later test's password.
+    cache.clear()
     yield
     CACHE.clear()
 
