@@ -147,8 +147,9 @@ _TEXT_FIELDS = ("actor_name", "auth_method", "token_id", "key_name", "key_uid", 
 def row_of(line: dict[str, Any]) -> dict[str, Any]:
     """A spool line → an audit row for kms.services.audit.append."""
     row = {name: line.get(name) or "" for name in _TEXT_FIELDS}
+    at = line["at"]
     row.update(
-        at=datetime.fromisoformat(line["at"]),
+        at=datetime.fromisoformat(at),
         actor_id=line.get("actor_id"),
         source=line.get("source") or "api",
         action=line["action"],
@@ -156,6 +157,8 @@ def row_of(line: dict[str, Any]) -> dict[str, Any]:
         outcome=line.get("outcome") or "success",
         details=line.get("details") or {},
     )
+    if audit.canonical_at_text(at):  # as the data plane writes it: hashed and stored as it is
+        row[audit.AT_TEXT] = at
     return row
 
 

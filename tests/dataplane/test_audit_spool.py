@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+from datetime import datetime
 
 import pytest
 
@@ -29,6 +30,8 @@ def test_each_operation_is_spooled_then_shipped_exactly_once(spooled, bearer, cr
     assert spool.ship_all() == 0  # shipped once
     events = AuditEvent.objects.filter(action="encrypt").order_by("seq")
     assert [e.outcome for e in events] == ["success"] * 5 + ["denied"]
+    # The instant stored (from the line's own text, on PostgreSQL) is the one the line named.
+    assert [e.at for e in events] == [datetime.fromisoformat(json.loads(line)["at"]) for line in lines]
     assert KeyVersion.objects.get(key__name="k").encrypt_count == 5
     assert verify_chain().ok
 

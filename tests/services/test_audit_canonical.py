@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kms.services import audit
+from kms.services import audit_spool as spool
 from kms.services.audit import canonical_json, details_json
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=()), max_size=30)  # any code point but surrogates
@@ -95,3 +97,38 @@ def test_sanitize_row_fast_path_changes_nothing(columns, details):
 
     row = {**columns, "details": details}
     assert sanitize_row(dict(row)) == _sanitize_row_column_by_column(dict(row))
+
+
+# --- an instant's text, as the spool line carries it ------------------------------------------
+
+INSTANTS = st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+)  # fmt: skip
+
+
+def _event(at: datetime, text: str) -> dict[str, Any]:
+    row = spool.row_of({"at": text, "action": "encrypt", "actor_name": "bench", "details": {"items": 1}})
+    row["seq"] = 1
+    assert row["at"] == at
+    return row
+
+
+@settings(max_examples=300, deadline=None)
+@given(INSTANTS, st.sampled_from(["T", " "]), st.sampled_from(["microseconds", "auto", "seconds"]))
+def test_an_instant_hashes_the_same_whatever_text_the_spool_line_carried(at: datetime, sep: str, spec: str) -> None:
+    """The shipper hashes (and COPYs) the line's own text only when it is already the chain's
+    form; any other spelling of the instant is formatted as before: the same bytes either way."""
+    text = at.isoformat(sep=sep, timespec=spec)
+    row = _event(datetime.fromisoformat(text), text)
+    formatted = {name: value for name, value in row.items() if name != audit.AT_TEXT}
+    assert audit.canonical(row) == audit.canonical(formatted)
+    chain_form = at.astimezone(UTC).isoformat(timespec="microseconds")
+    assert (audit.AT_TEXT in row) == (text == chain_form)
+
+
+def test_a_week_date_of_the_same_length_is_not_taken_for_the_chains_form() -> None:
+    text = "2026-W48-1T09:40:00.123456+00:00"  # 32 characters, read by fromisoformat, not the chain's form
+    row = _event(datetime.fromisoformat(text), text)
+    assert audit.AT_TEXT not in row
+    assert b'"at":"2026-11-23T09:40:00.123456+00:00"' in audit.canonical(row)
