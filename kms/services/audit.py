@@ -79,6 +79,8 @@ def sanitize(value: Any, depth: int = 0) -> Any:
         return value if math.isfinite(value) else str(value)
     if depth >= MAX_DEPTH:
         return clean_text(repr(value), 200)
+    if kind is dict and _flat_and_clean(value):  # a data-plane event's details: kept as they are
+        return value
     if isinstance(value, dict):
         items = value.items() if len(value) <= MAX_ITEMS else list(value.items())[:MAX_ITEMS]
         return {_key(k): sanitize(v, depth + 1) for k, v in items}
@@ -90,23 +92,43 @@ def sanitize(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value))
 
 
+def _flat_and_clean(value: dict[Any, Any]) -> bool:
+    """A few short printable text keys with None, bool, int or short printable text values:
+    what sanitize would return unchanged."""
+    if len(value) > MAX_ITEMS:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or len(key) > 100 or not key.isprintable():
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_TEXT or not item.isprintable():
+                return False
+        elif kind is not int and kind is not bool and item is not None:
+            return False
+    return True
+
+
 def _key(key: Any) -> str:
     return key if type(key) is str and len(key) <= 100 and key.isprintable() else clean_text(str(key), 100)
 
 
-_TEXT_COLUMNS = {f.name: f.max_length for f in AuditEvent._meta.fields if f.max_length}
+# The text columns an event's content fills (not the chain's own hex digests, written by append).
+_TEXT_COLUMNS = {f.name: f.max_length for f in AuditEvent._meta.fields
+                 if f.max_length and f.name not in ("prev_hash", "chain_hash")}  # fmt: skip
 _TEXT_NAMES = tuple(_TEXT_COLUMNS)
 _TEXT_LIMITS = tuple(_TEXT_COLUMNS.values())
+_texts = operator.itemgetter(*_TEXT_NAMES)
 
 
 def sanitize_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row about to be chained: every text column and the details, sanitized."""
-    texts = [row.get(name) or "" for name in _TEXT_NAMES]
     # The common case in one pass of C loops (the shipper runs this on every event): every
-    # column text, printable, and within its length.
+    # column there, text, printable, and within its length.
     try:
+        texts = _texts(row)
         plain = "".join(texts).isprintable() and all(map(operator.le, map(len, texts), _TEXT_LIMITS))
-    except TypeError:  # a column that is not text: left as it is, as below
+    except (KeyError, TypeError):  # a column missing or not text: left as it is, as below
         plain = False
     if not plain:
         for name, limit in _TEXT_COLUMNS.items():
@@ -120,11 +142,20 @@ def sanitize_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
     """The bytes an event's HMAC covers: its content fields as sorted, compact JSON."""
-    get = event.get if isinstance(event, dict) else (lambda name: getattr(event, name))
-    content: dict[str, Any] = {name: get(name) for name in CHAINED_FIELDS}
-    at_text = event.get(AT_TEXT) if isinstance(event, dict) else None
-    content["at"] = at_text or get("at").astimezone(UTC).isoformat(timespec="microseconds")
+    content: dict[str, Any]
+    if isinstance(event, dict):
+        try:  # a row being chained holds every field: one C call picks them
+            content = dict(zip(CHAINED_FIELDS, _chained(event), strict=True))
+        except KeyError:
+            content = {name: event.get(name) for name in CHAINED_FIELDS}
+        content["at"] = event.get(AT_TEXT) or event["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    else:
+        content = {name: getattr(event, name) for name in CHAINED_FIELDS}
+        content["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
     return canonical_json(content)
+
+
+_chained = operator.itemgetter(*CHAINED_FIELDS)
 
 
 # A row may carry its `at` also as the text the chain hashes (kms.services.audit_spool reads

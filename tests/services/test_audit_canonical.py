@@ -132,3 +132,26 @@ def test_a_week_date_of_the_same_length_is_not_taken_for_the_chains_form() -> No
     row = _event(datetime.fromisoformat(text), text)
     assert audit.AT_TEXT not in row
     assert b'"at":"2026-11-23T09:40:00.123456+00:00"' in audit.canonical(row)
+
+
+# --- sanitize: a flat, clean `details` is kept as it is --------------------------------------
+
+FLAT = st.dictionaries(
+    ANY_TEXT,
+    st.one_of(st.none(), st.booleans(), st.integers(), ANY_TEXT, st.floats(), st.lists(st.integers())),
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(FLAT, JSONISH, st.dictionaries(ANY_TEXT, FLAT, max_size=3)))
+def test_sanitize_answers_the_same_with_or_without_its_shortcut(value: Any) -> None:
+    fast = audit.sanitize(value)
+    real = audit._flat_and_clean
+    audit._flat_and_clean = lambda _value: False  # the general road only
+    try:
+        slow = audit.sanitize(value)
+    finally:
+        audit._flat_and_clean = real
+    assert fast == slow
+    assert _stdlib(fast) == _stdlib(slow)  # the same bytes in the chain: same types, same order
