@@ -39,7 +39,7 @@ os.environ.update({
     "EGIDE_THROTTLE_TOKEN": "100000000/min", "EGIDE_THROTTLE_ADDRESS": "100000000/min",  # noqa: S105
     "DJANGO_SETTINGS_MODULE": "egide_site.settings",
 })  # fmt: skip
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: another tree may be measured
 
 import django  # noqa: E402
 
@@ -108,5 +108,6 @@ for round_ in range(OPTS.rounds):
           " per event", flush=True)  # fmt: skip
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
-apps, dbs = sorted(r[0] for r in results), sorted(r[1] for r in results)
-print(f"median: shipper {apps[len(apps) // 2]:.1f} µs + DB {dbs[len(dbs) // 2]:.1f} µs per event")
+if results:  # --rounds 0: set up only (bench/ship_instructions.py)
+    apps, dbs = sorted(r[0] for r in results), sorted(r[1] for r in results)
+    print(f"median: shipper {apps[len(apps) // 2]:.1f} µs + DB {dbs[len(dbs) // 2]:.1f} µs per event")
