@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from kms.dataplane import config, costs, errors, parse, throttle
 from kms.dataplane.core import ItemError, KeySnap, Operation, Outcome, Versions, check_key
@@ -183,12 +184,17 @@ def _run(operation: Operation, key: KeySnap, items: Sequence[Any], options: dict
 
 
 _second: tuple[int, str] = (-1, "")  # (a second since the epoch, its "YYYY-MM-DDTHH:MM:SS" in UTC)
+_system_now = timezone.now  # Django's: the system clock, in UTC (USE_TZ)
 
 
 def now_text() -> str:
-    """`timezone.now().isoformat(timespec="microseconds")` (UTC), at a tenth of its cost: the
-    date and time of day are formatted once a second, the microseconds on each call (the
-    formatting was 3 % of an encrypt request's instructions)."""
+    """`timezone.now().isoformat(timespec="microseconds")` (UTC), at a third of its cost: the
+    system clock read directly, the date and time of day formatted once a second and the
+    microseconds on each call (the formatting was 3 % of an encrypt request's instructions).
+    Time is read through `timezone.now` everywhere: where it has been replaced (the tests'
+    clocks), the replacement is the clock."""
+    if timezone.now is not _system_now:
+        return timezone.now().isoformat(timespec="microseconds")
     global _second
     second, micros = divmod(time.time_ns() // 1000, 1_000_000)
     cached, prefix = _second

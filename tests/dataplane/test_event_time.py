@@ -31,3 +31,8 @@ def test_the_clock_is_the_real_one() -> None:
     before = timezone.now()
     written = datetime.fromisoformat(pipeline.now_text())
     assert before - timedelta(seconds=1) <= written <= timezone.now() + timedelta(seconds=1)
+
+
+def test_a_replaced_clock_is_the_clock(clock: object) -> None:
+    """Every rule reads time through timezone.now (tests/clock.py): so does an event's instant."""
+    assert pipeline.now_text() == "2030-01-01T12:00:00.000000+00:00"
