@@ -39,6 +39,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+_serving = threading.Lock()  # held while the live server answers a request (in-memory SQLite only)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_request_at_a_time_on_in_memory_sqlite() -> Iterator[None]:
     """On the in-memory SQLite test database, Django hands the test's one connection to every
@@ -50,10 +53,10 @@ def one_request_at_a_time_on_in_memory_sqlite() -> Iterator[None]:
     if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
         yield
         return
-    original, lock = basehttp.ServerHandler.run, threading.Lock()
+    original = basehttp.ServerHandler.run
 
     def run(self: Any, application: Any) -> Any:
-        with lock:
+        with _serving:
             return original(self, application)
 
     basehttp.ServerHandler.run = run  # type: ignore[method-assign]
@@ -89,6 +92,11 @@ def open_page(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
         yield tab
     finally:
         context.close()
+        # A request the page sent last may still be answering (its client gone): the test's
+        # database is flushed only once it has (on in-memory SQLite the flush shares its
+        # connection, and failed with "database table is locked").
+        with _serving:
+            pass
     assert not violations, f"the browser reported CSP violations: {violations}"
 
 
