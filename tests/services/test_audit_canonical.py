@@ -155,3 +155,9 @@ def test_sanitize_answers_the_same_with_or_without_its_shortcut(value: Any) -> N
         audit._flat_and_clean = real
     assert fast == slow
     assert _stdlib(fast) == _stdlib(slow)  # the same bytes in the chain: same types, same order
+
+
+def test_a_del_character_is_escaped_as_the_stdlib_escapes_it() -> None:
+    """Found by the property above: orjson writes DEL (0x7f) raw, the stdlib as \\u007f."""
+    for content in ({"seq": {"\x7f": None}}, {"details": "a\x7fb"}, {"x": ["\x7f"]}):
+        assert canonical_json(content) == _stdlib(content)
