@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
@@ -79,7 +78,7 @@ class Ed25519Key(LoadedKey):
         self._private = None
         self._public = public
         self._public_pem = public_key_pem(public)
-        self._public_raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self._public_raw = public.public_bytes_raw()
         self._sodium_secret = b""
         return self
 

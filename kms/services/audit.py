@@ -165,11 +165,10 @@ AT_TEXT = "at_text"
 _CANONICAL_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00").fullmatch
 
 
-def canonical_at_text(text: str) -> str | None:
-    """`text` if it is exactly how the chain writes an instant (UTC, microseconds:
-    `at.astimezone(UTC).isoformat(timespec="microseconds")`) of a datetime that
-    datetime.fromisoformat has already read from it; None otherwise."""
-    return text if _CANONICAL_AT(text) else None
+def is_canonical_at(text: str) -> bool:
+    """Whether `text`, which datetime.fromisoformat has read, is exactly how the chain writes
+    that instant (`at.astimezone(UTC).isoformat(timespec="microseconds")`)."""
+    return _CANONICAL_AT(text) is not None
 
 
 def canonical_json(content: dict[str, Any]) -> bytes:

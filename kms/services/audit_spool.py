@@ -21,7 +21,6 @@ shipped. See docs/dataplane.md for the measured delay.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import socket
@@ -36,6 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
+from kms import jsontext
 from kms.exceptions import KmsError
 from kms.models import AuditSpoolOffset, KeyVersion
 from kms.services import audit
@@ -151,7 +151,7 @@ def row_of(line: dict[str, Any]) -> dict[str, Any]:
         "source": get("source") or "api", "action": line["action"], "key_version": get("key_version"),
         "outcome": get("outcome") or "success", "details": get("details") or {},
     }  # fmt: skip
-    if audit.canonical_at_text(at):  # as the data plane writes it: hashed and stored as it is
+    if audit.is_canonical_at(at):  # as the data plane writes it: hashed and stored as it is
         row[audit.AT_TEXT] = at
     return row
 
@@ -196,7 +196,7 @@ def ship_file(path: Path) -> int:
             lines = []
             for raw in chunk.splitlines():
                 try:
-                    lines.append(_loads(raw))
+                    lines.append(jsontext.loads_written_by_orjson(raw))
                 except ValueError:
                     lines.append({"at": datetime.now().astimezone().isoformat(), "action": "audit_spool_corrupt",
                                   "source": "system", "outcome": "error", "error_code": "spool_corrupt",
@@ -209,15 +209,6 @@ def ship_file(path: Path) -> int:
             position.offset, position.shipped_events = new_offset, position.shipped_events + len(lines)
             position.save(update_fields=["offset", "shipped_events", "updated_at"])
             shipped += len(lines)
-
-
-def _loads(raw: bytes) -> Any:
-    """A spool line: orjson (3x faster), or the stdlib for what orjson refuses and it takes
-    (a lone surrogate's escape): what a line held before orjson read it still ships."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
 
 
 QUARANTINE_ACTION = "audit_quarantined"
