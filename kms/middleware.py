@@ -6,14 +6,13 @@ import base64
 import functools
 import hashlib
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-_VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+from kms import request_ids
 
 
 class RequestIdMiddleware:
@@ -21,8 +20,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        offered = request.headers.get("X-Request-Id", "")
-        request.request_id = offered if _VALID.match(offered) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        request.request_id = request_ids.of(request.headers.get("X-Request-Id", ""))  # type: ignore[attr-defined]
         response = self.get_response(request)
         response["X-Request-Id"] = request.request_id  # type: ignore[attr-defined]
         return response

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from kms import request_ids
 from kms.dataplane import config, costs, errors, parse, throttle
 from kms.dataplane.core import ItemError, KeySnap, Operation, Outcome, Versions, check_key
 from kms.dataplane.ops import OPERATIONS
@@ -290,7 +291,7 @@ def serve(request: Request, *, database: bool = True) -> Reply:
     taken back — so that the transport can run the request again, from the start, where
     the database may be used. The rules are the same: only where they may read differs.
     """
-    request_id = request.request_id or uuid.uuid4().hex
+    request_id = request.request_id or request_ids.new()
     if not database:
         OFFLINE.on = True
         throttle.begin()

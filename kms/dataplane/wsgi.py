@@ -10,13 +10,13 @@ Django unchanged. The answers carry the headers Django's middleware would add.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from django.db import connections
 
+from kms import request_ids
 from kms.dataplane import config, parse
 from kms.dataplane.ops import OPERATIONS
 from kms.dataplane.pipeline import Request, serve
@@ -24,7 +24,6 @@ from kms.dataplane.reply import Reply
 from kms.transit import views as transit_views
 
 PATH = re.compile(rf"^/v1/kms/({'|'.join(OPERATIONS)})/([^/]+)$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
@@ -103,8 +102,7 @@ def close_old_connections(opened: Sequence[Any] | None = None) -> Sequence[Any]:
 
 
 def _request_id(environ: dict[str, Any]) -> str:
-    offered = environ.get("HTTP_X_REQUEST_ID", "")
-    return offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+    return request_ids.of(environ.get("HTTP_X_REQUEST_ID", ""))
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
