@@ -4,9 +4,12 @@
     python bench/report.py OUTDIR
 
 Reads OUTDIR/results.jsonl (Egide rows, one JSON object per wrk run or CLI run),
-OUTDIR/openbao-r<N>/table.md (openbao_transit.sh's own table, one per round),
+OUTDIR/openbao-r<N>[-g<G>][-more]/table.md (the OpenBao scripts' own tables: per round, and
+per group of rows when bench/run.sh ran PAIRED),
 OUTDIR/crypto_limit_bulk.md and OUTDIR/meta.txt; prints the date, the machine, the
-exact command and the tables. With several rounds, figures are medians over rounds.
+exact command and the tables. With several rounds, figures are medians over rounds; an
+Egide / OpenBao ratio is the median of the rounds' own ratios (each round's two measurements of a
+row taken close together), with their range.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sqlite3
 import statistics
 import sys
@@ -57,6 +61,8 @@ def bao_id(op: str, keytype: str, payload: str) -> str | None:
 def read_openbao(outdir: Path) -> dict[tuple[str, int], list[dict]]:
     rows: dict[tuple[str, int], list[dict]] = defaultdict(list)
     for table in sorted(outdir.glob("openbao-r*/table.md")):
+        found = re.match(r"openbao-r(\d+)", table.parent.name)
+        round_ = int(found.group(1)) if found else 0
         for line in table.read_text().splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) < 12 or not cells[3].isdigit():
@@ -68,7 +74,7 @@ def read_openbao(outdir: Path) -> dict[tuple[str, int], list[dict]]:
             rows[(rid, int(cells[3]))].append({
                 "rps": num(cells[4]), "items": num(cells[5]), "p50": num(cells[6]),
                 "p99": num(cells[7]), "cpu_us": num(cells[10]),
-                "errors": int(err.split()[0]) if err else 0,
+                "errors": int(err.split()[0]) if err else 0, "round": round_,
             })  # fmt: skip
     return rows
 
@@ -90,6 +96,17 @@ def spread(values: list[float]) -> str:
     if len(values) < 2:
         return fmt(med(values))
     return f"{fmt(med(values))} ({fmt(min(values))}-{fmt(max(values))})"
+
+
+def paired(egide: list[dict], bao: list[dict], value) -> tuple[float, str]:
+    """A ratio of Egide's to OpenBao's figures for one row: the median of the rounds' own
+    ratios (`value(egide run, openbao run)`), and their range when there are several; the
+    ratio of the medians where no round has both."""
+    by_round = {x["round"]: x for x in bao}
+    ratios = sorted(value(r, by_round[r["round"]]) for r in egide if r.get("round") in by_round)
+    if not ratios:
+        return 0.0, ""
+    return med(ratios), (f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else "")
 
 
 def machine() -> str:
@@ -177,11 +194,13 @@ def request_table(server: str, egide: list[dict], bao: dict, with_bao: bool) -> 
             errors_b = sum(x["errors"] for x in b)
             if errors_b:
                 errors = f"{errors} (OpenBao {errors_b})"
+            ratio, ratio_range = paired(runs, b, lambda e, o: e["rps"] / o["rps"] if o["rps"] else 0.0)
+            cpu_ratio, cpu_range = paired(runs, b, lambda e, o: o["cpu_us"] / (cpu_per_request(e) or float("inf")))
             line += (
-                f"| {spread(rps)} | {spread(brps)} | **{med(rps) / med(brps):.2f}** "
+                f"| {spread(rps)} | {spread(brps)} | **{ratio:.2f}**{ratio_range} "
                 f"| {spread(items)} / {spread([x['items'] for x in b])} | {latency} "
                 f"| {med([x['p50'] for x in b]):.2f} / {med([x['p99'] for x in b]):.2f} "
-                f"| {cpu} | {fmt(bcpu)} | **{bcpu / (app + dbc):.2f}** "
+                f"| {cpu} | {fmt(bcpu)} | **{cpu_ratio:.2f}**{cpu_range} "
             )
         out.append(line + f"| {errors} |")
     busy = [b for b in (other_load(r) for r in runs_of(egide, server)) if b is not None]
@@ -347,7 +366,10 @@ def main() -> int:
         )
     rounds = int(meta.get("ROUNDS", "1"))
     if rounds > 1:
-        out.append(f"- Request rows: median over {rounds} rounds (min-max in brackets).")
+        paired_words = (", each round's two servers run a few rows at a time, back to back (PAIRED=1)."
+                        if meta.get("PAIRED") == "1" else ".")  # fmt: skip
+        out.append(f"- Request rows: median over {rounds} rounds (min-max in brackets); each ratio the "
+                   f"median of the rounds' own ratios (their range in brackets){paired_words}")  # fmt: skip
     for leg in failed:
         out.append(f"- **FAILED: {leg}**: no figures from it (its server log is in {meta['outdir']}).")
     out.append("")

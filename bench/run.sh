@@ -21,6 +21,12 @@
 #                       scale_versions, scale_audit and files
 #   DBS="postgres sqlite" {sqlite}    OPENBAO=1 {0}    ROUNDS=1 (request rows, medians)
 #   BAO_AUDIT=1         OpenBao's file audit device on (0: off, issue 19's stretch comparison)
+#   PAIRED=1 {0}        with OpenBao: each round runs the rows in small groups, a group on both
+#                       servers back to back (OpenBao first in odd rounds, Egide first in even
+#                       ones), so a row's two measurements are a minute or two apart, not a
+#                       quarter of an hour; report.py then gives each row's ratio as the median
+#                       of its per-round ratios, with their range. 0: all of OpenBao's rows,
+#                       then all of Egide's, per round (the order before round seven).
 #   THREADS=2 CONC=16 DUR=10s {1s} LAT_DUR=5s {1s} BATCH_N=100 (as openbao_transit.sh)
 #   THROTTLE=100000000/min   Egide's rate limits per token and per address (OpenBao has none)
 #   WORKERS=$(nproc) BLOCKING_THREADS=1 INTERFACE=wsgi   scripts/serve's --workers, --threads
@@ -75,6 +81,7 @@ export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-
 BENCH_DB="${BENCH_DB:-egide_bench}"
 BAO="${BAO:-$HOME/.cache/openbao/bin/bao}"
 export BAO_AUDIT="${BAO_AUDIT:-1}"   # report.py prints which
+PAIRED="${PAIRED:-$([[ "$SMOKE" == 1 || "$OPENBAO" != 1 ]] && echo 0 || echo 1)}"
 [[ "$BAO_AUDIT" == 0 || "$BAO_AUDIT" == 1 ]] || die "BAO_AUDIT must be 0 or 1"
 SHARED_BENCH="${SHARED_BENCH:-$REPO/../shared/bench}"
 VENV="$REPO/.venv"
@@ -577,15 +584,20 @@ check_access_log() {
   fi
 }
 
-run_openbao() {
-  local round=$1
-  wants enc64 enc4k dec64 dec4k batchenc sign_ verify_ hmac64 || return 0
+# The row ids each OpenBao script runs (openbao_transit.sh's, then bench/openbao_more.sh's).
+BAO_TRANSIT_IDS=(enc64 enc4k dec64 dec4k batchenc sign_ed25519 verify_ed25519 sign_p256 verify_p256
+                 sign_p384 verify_p384 sign_rsa2048 verify_rsa2048 sign_rsa4096 verify_rsa4096)
+BAO_MORE_IDS=(sign_mldsa65 verify_mldsa65 hmac64)
+
+run_openbao() {  # run_openbao ROUND [GROUP]: OpenBao's rows that ONLY selects, in openbao-r<ROUND>[-g<GROUP>]
+  local round=$1 dir="$OUTDIR/openbao-r$1${2:+-g$2}"
+  wants "${BAO_TRANSIT_IDS[@]}" "${BAO_MORE_IDS[@]}" || return 0
   leg_start
-  if wants enc64 enc4k dec64 dec4k batchenc sign_ verify_; then
-    openbao_script "$OUTDIR/openbao-r$round" "$SHARED_BENCH/openbao_transit.sh" "round $round"
+  if wants "${BAO_TRANSIT_IDS[@]}"; then
+    openbao_script "$dir" "$SHARED_BENCH/openbao_transit.sh" "round $round${2:+, group $2}"
   fi
-  if wants hmac64 sign_mldsa65 verify_mldsa65; then  # Transit's rows the shared script lacks
-    openbao_script "$OUTDIR/openbao-r$round-more" "$HERE/openbao_more.sh" "round $round, HMAC and ML-DSA"
+  if wants "${BAO_MORE_IDS[@]}"; then  # Transit's rows the shared script lacks
+    openbao_script "$dir-more" "$HERE/openbao_more.sh" "round $round${2:+, group $2}, HMAC and ML-DSA"
   fi
   leg_end openbao
 }
@@ -655,10 +667,7 @@ git_state() {  # the commit, and a digest of kms/ and egide_site/ if they differ
 }
 GIT_START=$(git_state)
 
-note "output in $OUTDIR"
-FAILED_LEGS=()
-for ROUND in $(seq "$ROUNDS"); do
-  [[ "$OPENBAO" == 1 ]] && run_openbao "$ROUND"
+egide_legs() {  # every database's Egide leg for the rows ONLY selects, this round
   FIRST_DB=1
   for DB_KIND in $DBS; do
     RUN_DIR="$WORK/$DB_KIND"
@@ -666,19 +675,62 @@ for ROUND in $(seq "$ROUNDS"); do
     leg_start
     leg &
     LEG_PID=$!
-    wait "$LEG_PID" || FAILED_LEGS+=("Egide on $DB_KIND (round $ROUND): exit $?")
+    wait "$LEG_PID" || FAILED_LEGS+=("Egide on $DB_KIND (round $ROUND${GROUP:+, group $GROUP}): exit $?")
     LEG_PID=""
     leg_end "egide-$DB_KIND"
     DB_CREATED=""
     FIRST_DB=0
   done
+}
+
+# PAIRED=1: the groups, each a row of OpenBao's with its Transit-dialect twin and a few
+# neighbours (a group's Egide leg starts its own server: ~15 s of setup, so not one row each).
+PAIR_GROUPS=(
+  "enc64 transit_enc64 dec64 transit_dec64"
+  "enc4k transit_enc4k dec4k transit_dec4k"
+  "batchenc transit_batchenc hmac64"
+  "sign_ed25519 verify_ed25519 transit_sign_ed25519 transit_verify_ed25519"
+  "sign_p256 verify_p256 transit_sign_p256 transit_verify_p256"
+  "sign_p384 verify_p384 transit_sign_p384 transit_verify_p384"
+  "sign_rsa2048 verify_rsa2048 transit_sign_rsa2048 transit_verify_rsa2048"
+  "sign_rsa4096 verify_rsa4096 transit_sign_rsa4096 transit_verify_rsa4096"
+  "sign_mldsa65 verify_mldsa65 decap_mlkem768"
+)
+only_of() {  # only_of ID...: an ONLY for those of the ids the run's ONLY selects ("" if none)
+  local id picked=()
+  for id in "$@"; do [[ "$id" =~ $RUN_ONLY ]] && picked+=("$id"); done
+  (( ${#picked[@]} )) && echo "^($(IFS='|'; echo "${picked[*]}"))\$"
+  return 0
+}
+
+note "output in $OUTDIR"
+FAILED_LEGS=()
+RUN_ONLY="$ONLY"; GROUP=""
+for ROUND in $(seq "$ROUNDS"); do
+  if [[ "$PAIRED" == 1 ]]; then
+    for GROUP in "${!PAIR_GROUPS[@]}"; do
+      # shellcheck disable=SC2086  # a group is a list of ids
+      ONLY=$(only_of ${PAIR_GROUPS[$GROUP]})
+      [[ -n "$ONLY" ]] || continue
+      if (( ROUND % 2 )); then run_openbao "$ROUND" "$GROUP"; egide_legs
+      else egide_legs; run_openbao "$ROUND" "$GROUP"; fi
+    done
+    GROUP=""
+    # The rows OpenBao has no twin of (scale, files): once, as without pairing.
+    ONLY=$(only_of scale_list scale_versions scale_audit files)
+    [[ "$ROUND" == 1 && -n "$ONLY" ]] && egide_legs
+    ONLY="$RUN_ONLY"
+  else
+    [[ "$OPENBAO" == 1 ]] && run_openbao "$ROUND"
+    egide_legs
+  fi
 done
 ERRORS=$(awk '{ n += $1 } END { print n + 0 }' "$OUTDIR/errors" 2>/dev/null || echo 0)
 
 # meta for the report: what ran, on what
 {
   echo "command=$COMMAND_LINE"
-  for v in ONLY DBS OPENBAO ROUNDS THREADS CONC DUR LAT_DUR BATCH_N WORKERS BLOCKING_THREADS \
+  for v in ONLY DBS OPENBAO PAIRED ROUNDS THREADS CONC DUR LAT_DUR BATCH_N WORKERS BLOCKING_THREADS \
            KEYS_SMALL KEYS_LARGE VERSIONS AUDIT_EVENTS FILE_MIB FILE_REPEAT; do
     echo "$v=${!v}"
   done
