@@ -162,16 +162,27 @@ def _validated(user: str | None, group: str | None, permissions: Any) -> tuple[A
 
 
 def administrators(key: Key, permission: str) -> set[int]:
-    """Active non-superuser ids holding `permission` on `key`, by any grant."""
+    """Active non-superuser ids holding `permission` on `key`, by any grant.
+
+    One query of three IN-subqueries, each on one grant table: as one filter over the four
+    joined relations (the user's and groups' object and global permissions), PostgreSQL
+    joined their cross product — about a second a call with 30 users and groups on a key,
+    twice in every grant change (tests/web/test_control_plane_queries.py took a minute).
+    """
     codename = access.codename(permission)
     User = get_user_model()  # noqa: N806
-    direct = Q(keyuserobjectpermission__content_object=key, keyuserobjectpermission__permission__codename=codename)
-    via_group = Q(groups__keygroupobjectpermission__content_object=key,
-                  groups__keygroupobjectpermission__permission__codename=codename)  # fmt: skip
-    global_ = Q(user_permissions__codename=codename, user_permissions__content_type__app_label="kms") | Q(
-        groups__permissions__codename=codename, groups__permissions__content_type__app_label="kms"
-    )
-    holders = User.objects.filter(is_active=True, is_superuser=False).filter(direct | via_group | global_)
+    global_perm = Permission.objects.filter(codename=codename, content_type__app_label="kms").values("pk")
+    groups = Group.objects.filter(
+        Q(pk__in=KeyGroupObjectPermission.objects.filter(content_object=key, permission__codename=codename)
+          .values("group_id"))
+        | Q(pk__in=Group.permissions.through.objects.filter(permission_id__in=global_perm).values("group_id"))
+    ).values("pk")  # fmt: skip
+    holders = User.objects.filter(is_active=True, is_superuser=False).filter(
+        Q(pk__in=KeyUserObjectPermission.objects.filter(content_object=key, permission__codename=codename)
+          .values("user_id"))
+        | Q(pk__in=User.user_permissions.through.objects.filter(permission_id__in=global_perm).values("user_id"))
+        | Q(pk__in=User.groups.through.objects.filter(group_id__in=groups).values("user_id"))
+    )  # fmt: skip
     return set(holders.values_list("pk", flat=True))
 
 
