@@ -100,10 +100,13 @@ def spread(values: list[float]) -> str:
 
 def paired(egide: list[dict], bao: list[dict], value) -> tuple[float, str]:
     """A ratio of Egide's to OpenBao's figures for one row: the median of the rounds' own
-    ratios (`value(egide run, openbao run)`), and their range when there are several; the
-    ratio of the medians where no round has both."""
+    ratios (`value(egide run, openbao run)`), and their range when there are several; where no
+    round has both (tables without a round in their directory's name), every Egide run against
+    every OpenBao run."""
     by_round = {x["round"]: x for x in bao}
     ratios = sorted(value(r, by_round[r["round"]]) for r in egide if r.get("round") in by_round)
+    if not ratios:
+        ratios = sorted(value(r, x) for r in egide for x in bao)
     if not ratios:
         return 0.0, ""
     return med(ratios), (f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else "")

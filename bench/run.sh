@@ -685,6 +685,8 @@ egide_legs() {  # every database's Egide leg for the rows ONLY selects, this rou
 
 # PAIRED=1: the groups, each a row of OpenBao's with its Transit-dialect twin and a few
 # neighbours (a group's Egide leg starts its own server: ~15 s of setup, so not one row each).
+# Every id of request_rows and transit_rows is in one group: a new row's id goes here too,
+# or a paired run leaves it out (the check after this list refuses to start then).
 PAIR_GROUPS=(
   "enc64 transit_enc64 dec64 transit_dec64"
   "enc4k transit_enc4k dec4k transit_dec4k"
@@ -696,6 +698,11 @@ PAIR_GROUPS=(
   "sign_rsa4096 verify_rsa4096 transit_sign_rsa4096 transit_verify_rsa4096"
   "sign_mldsa65 verify_mldsa65 decap_mlkem768"
 )
+for id in $(sed -n '/^request_rows() {/,/^}/p; /^transit_rows() {/,/^}/p' "${BASH_SOURCE[0]}" \
+             | grep -oE '^ *rpc "?[a-z_0-9]+' | grep -oE '[a-z_0-9]+$' | sort -u) \
+          $(for k in "${SIGNERS[@]}"; do echo "sign_$k verify_$k transit_sign_$k transit_verify_$k"; done); do
+  [[ "$id" == *_ || " ${PAIR_GROUPS[*]} " == *" $id "* ]] || die "row $id is in no PAIR_GROUPS group"
+done
 only_of() {  # only_of ID...: an ONLY for those of the ids the run's ONLY selects ("" if none)
   local id picked=()
   for id in "$@"; do [[ "$id" =~ $RUN_ONLY ]] && picked+=("$id"); done
